@@ -1,0 +1,44 @@
+"""factory_boy factories for catalogue rows (photos go through catalog.services)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.utils.text import slugify
+
+from catalog.models import Brand, Category, Product
+
+
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
+    class Meta:
+        model = Category
+        django_get_or_create = ("path",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+    parent = None
+    path = factory.LazyAttribute(lambda o: f"{o.parent.path if o.parent else ''}{o.slug}/")
+
+
+class BrandFactory(factory.django.DjangoModelFactory[Brand]):
+    class Meta:
+        model = Brand
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Brand {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+
+
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(f"{o.name}-{o.sku}"))
+    description = "A product used in tests."
+    price = Decimal("10.00")
+    stock = 5
+    rating = Decimal("4.20")
+    is_active = True

@@ -1,0 +1,50 @@
+"""The database side of vector search: pgvector is installed and every space gets its HNSW index."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+from django.db import connection
+
+from visualsearch.encoders.base import Encoder
+from visualsearch.models import SpaceStatus
+from visualsearch.services import space_activate, space_for_encoder
+
+
+def _encoder(version: str, dimension: int = 512) -> Encoder:
+    fake = SimpleNamespace(name="clip", model_name="clip-test", version=version, dimension=dimension)
+    return cast(Encoder, fake)
+
+
+@pytest.mark.django_db
+def test_vector_extension_is_installed() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        (version,) = cursor.fetchone()
+    assert tuple(int(part) for part in version.split(".")[:2]) >= (0, 8)
+
+
+@pytest.mark.django_db
+def test_each_space_gets_a_partial_hnsw_cosine_index() -> None:
+    space = space_for_encoder(encoder=_encoder("v1"), modality="image")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [space.index_name])
+        (definition,) = cursor.fetchone()
+    assert "USING hnsw" in definition
+    assert "vector_cosine_ops" in definition
+    assert "(vector)::vector(512)" in definition
+    assert f"space_id = {space.pk}" in definition
+
+
+@pytest.mark.django_db
+def test_first_space_is_active_and_a_new_version_builds_beside_it() -> None:
+    first = space_for_encoder(encoder=_encoder("v1"), modality="image")
+    second = space_for_encoder(encoder=_encoder("v2", dimension=768), modality="image")
+    assert first.status == SpaceStatus.ACTIVE
+    assert second.status == SpaceStatus.BUILDING
+
+    space_activate(space=second)
+    first.refresh_from_db()
+    assert (first.status, second.status) == (SpaceStatus.RETIRED, SpaceStatus.ACTIVE)

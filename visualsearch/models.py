@@ -1,0 +1,81 @@
+"""Vectors for search. Each (encoder, model version) is an ``EmbeddingSpace`` with its own
+HNSW index, so a new model version is filled beside the serving one and swapped in
+only once it covers the catalogue."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from pgvector.django import VectorField
+
+from catalog.models import Product, ProductImage
+
+
+class SpaceStatus(models.TextChoices):
+    BUILDING = "building", "Building"  # being filled; not searched yet
+    ACTIVE = "active", "Active"  # the one search uses for its encoder
+    RETIRED = "retired", "Retired"  # superseded; its vectors can be pruned
+
+
+class EmbeddingSpace(models.Model):
+    encoder = models.CharField(max_length=32)
+    model_name = models.CharField(max_length=255)
+    model_version = models.CharField(max_length=255)
+    dimension = models.PositiveIntegerField()
+    modality = models.CharField(max_length=8, choices=[("image", "Image"), ("text", "Text")], default="image")
+    status = models.CharField(max_length=10, choices=SpaceStatus.choices, default=SpaceStatus.BUILDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["encoder", "model_version", "modality"], name="space_unique_version"),
+            models.UniqueConstraint(
+                fields=["encoder", "modality"], condition=Q(status="active"), name="space_one_active_per_encoder"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.encoder}/{self.modality} {self.model_version} ({self.status})"
+
+    @property
+    def index_name(self) -> str:
+        table = ImageEmbedding._meta.db_table if self.modality == "image" else ProductTextEmbedding._meta.db_table
+        return f"{table}_hnsw_{self.pk}"
+
+
+class ImageEmbedding(models.Model):
+    """One vector per (photo, space). ``product`` is copied from the photo so a search can
+    filter and group by product without going through the photo table."""
+
+    space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="image_embeddings")
+    image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="embeddings")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_embeddings")
+    content_sha256 = models.CharField(max_length=64)
+    # No fixed width: each space's partial HNSW index casts to its own dimension.
+    vector = VectorField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["space", "image"], name="image_embedding_unique")]
+        indexes = [
+            models.Index(fields=["space", "content_sha256"], name="image_embedding_sha_idx"),
+            models.Index(fields=["product", "space"], name="image_embedding_product_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} in space {self.space_id}"
+
+
+class ProductTextEmbedding(models.Model):
+    space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="text_embeddings")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="text_embeddings")
+    text_sha256 = models.CharField(max_length=64)
+    vector = VectorField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["space", "product"], name="text_embedding_unique")]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id} text in space {self.space_id}"
