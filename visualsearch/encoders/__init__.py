@@ -1,0 +1,94 @@
+"""Encoder registry: each configured model is loaded once per process, on first use.
+
+Importing this package stays cheap (no torch); a backend module is imported when first asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from .base import (
+    IMAGE,
+    TEXT,
+    Encoder,
+    EncoderCapabilityError,
+    EncoderConfig,
+    EncoderUnavailable,
+)
+
+__all__ = [
+    "IMAGE",
+    "TEXT",
+    "Encoder",
+    "EncoderCapabilityError",
+    "EncoderConfig",
+    "EncoderUnavailable",
+    "enabled_encoders",
+    "encoder_config",
+    "get_encoder",
+    "reset_encoders",
+]
+
+_lock = threading.Lock()
+_encoders: dict[EncoderConfig, Encoder] = {}
+
+
+def get_encoder(name: str) -> Encoder:
+    """The loaded encoder ``name``, configured by ``settings.SHOPLENS_ENCODERS[name]``.
+
+    Cached per configuration, so a settings override (tests) gets its own instance. Loading holds
+    a lock: two threads asking at once load the model once.
+    """
+    config = encoder_config(name)
+    encoder = _encoders.get(config)
+    if encoder is not None:
+        return encoder
+    with _lock:
+        encoder = _encoders.get(config)
+        if encoder is None:
+            _apply_torch_threads()
+            backend = import_string(config.backend)
+            encoder = backend(config)
+            # Drop the model of an older configuration of the same name: it will not be asked for.
+            for stale in [key for key in _encoders if key.name == name]:
+                del _encoders[stale]
+            _encoders[config] = encoder
+    return encoder
+
+
+def encoder_config(name: str) -> EncoderConfig:
+    """``settings.SHOPLENS_ENCODERS[name]`` parsed, or ``ImproperlyConfigured``."""
+    configured = getattr(settings, "SHOPLENS_ENCODERS", {})
+    if name not in configured:
+        raise ImproperlyConfigured(f"Unknown encoder {name!r}; SHOPLENS_ENCODERS defines {sorted(configured)}.")
+    try:
+        return EncoderConfig.from_settings(name, configured[name])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ImproperlyConfigured(f"SHOPLENS_ENCODERS[{name!r}] is invalid: {error!r}") from error
+
+
+def enabled_encoders() -> list[str]:
+    """Names in ``settings.SHOPLENS_ENABLED_ENCODERS``, each checked to be configured."""
+    names = list(getattr(settings, "SHOPLENS_ENABLED_ENCODERS", []))
+    for name in names:
+        encoder_config(name)
+    return names
+
+
+def reset_encoders() -> None:
+    """Forget every loaded encoder (tests; after changing model files on disk)."""
+    with _lock:
+        _encoders.clear()
+
+
+def _apply_torch_threads() -> None:
+    """Optional ``SHOPLENS_TORCH_THREADS``: per-process CPU threads when several workers share a box."""
+    threads = getattr(settings, "SHOPLENS_TORCH_THREADS", None)
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
