@@ -1,0 +1,1 @@
+"""REST API of the catalogue: products, categories, brands (``/api/v1/``)."""

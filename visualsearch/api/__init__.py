@@ -1,0 +1,1 @@
+"""REST API of search (``/api/v1/search/...`` and ``/api/v1/products/{id}/similar/``)."""

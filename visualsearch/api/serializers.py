@@ -1,0 +1,66 @@
+"""Search request and response shapes; the search itself is visualsearch.selectors.search_products."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.api.serializers import ProductSerializer, absolute_media_url
+from visualsearch.selectors import SearchHit, SearchResult
+
+
+def _limit_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1, max_value=settings.SHOPLENS_SEARCH_MAX_LIMIT, default=24, help_text="Number of results."
+    )
+
+
+class FilterParamsSerializer(serializers.Serializer):
+    """Documentation of the filters (validated by catalog.filters.ProductFilter)."""
+
+    category = serializers.IntegerField(required=False, help_text="Category id; includes sub-categories.")
+    brand = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Brand id (repeatable).")
+    price_min = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    price_max = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class SimilarParamsSerializer(FilterParamsSerializer):
+    limit = _limit_field()
+
+
+class TextSearchParamsSerializer(SimilarParamsSerializer):
+    q = serializers.CharField(max_length=500, help_text="What to look for, e.g. 'red leather boots'.")
+
+
+class ImageSearchRequestSerializer(FilterParamsSerializer):
+    images = serializers.ListField(
+        child=serializers.FileField(), min_length=1, max_length=8, help_text="One or more photos (more like these)."
+    )
+    negative_images = serializers.ListField(
+        child=serializers.FileField(), required=False, max_length=8, help_text="Photos of what not to find."
+    )
+    text = serializers.CharField(required=False, allow_blank=True, max_length=500, help_text="e.g. 'but in red'.")
+    limit = _limit_field()
+
+
+class SearchHitSerializer(serializers.Serializer):
+    product = ProductSerializer()
+    score = serializers.FloatField(help_text="Weighted sum of the signals' cosine similarities.")
+    match_percent = serializers.IntegerField(help_text="0-100; means the same for every query of one kind.")
+    matched_image_url = serializers.SerializerMethodField()
+    signals = serializers.DictField(child=serializers.FloatField(), help_text="Cosine similarity per signal.")
+
+    def get_matched_image_url(self, hit: SearchHit) -> str | None:
+        return absolute_media_url(self.context.get("request"), hit.matched_image)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    query_time_ms = serializers.FloatField()
+    kind = serializers.CharField(help_text="image, text, image_text or product.")
+    encoders = serializers.ListField(child=serializers.CharField(), help_text="Encoders that contributed.")
+    count = serializers.SerializerMethodField()
+    results = SearchHitSerializer(many=True, source="hits")
+
+    def get_count(self, result: SearchResult) -> int:
+        return len(result.hits)

@@ -1,0 +1,110 @@
+"""Search endpoints. They parse and validate input, call ``search_products`` and serialise the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from catalog.api.errors import ErrorShapeMixin, ImageNotAccepted, ServiceUnavailable
+from catalog.filters import ProductFilter
+from catalog.imaging import ImageRejected
+from catalog.models import Product
+from visualsearch.api.serializers import (
+    ImageSearchRequestSerializer,
+    SearchResultSerializer,
+    SimilarParamsSerializer,
+    TextSearchParamsSerializer,
+)
+from visualsearch.api.throttling import SearchRateThrottle
+from visualsearch.selectors import EmptyQuery, SearchFilters, SearchQuery, SearchResult, search_products
+
+
+class SearchView(ErrorShapeMixin, APIView):
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [AnonRateThrottle, UserRateThrottle, SearchRateThrottle]
+
+    def respond(self, request: Request, *, query: SearchQuery, filters: SearchFilters, limit: int) -> Response:
+        try:
+            result = search_products(query=query, filters=filters, limit=limit)
+        except EmptyQuery as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        if not result.encoders and query.product_id is None:
+            raise ServiceUnavailable()
+        return Response(_serialise(result, request))
+
+
+class ImageSearchView(SearchView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Search by photo(s), optionally with negative photos and text",
+        request={"multipart/form-data": ImageSearchRequestSerializer},
+        responses=SearchResultSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        params = _valid(ImageSearchRequestSerializer, request.data)
+        query = SearchQuery(
+            images=tuple(_read_upload(file, "images") for file in params["images"]),
+            negative_images=tuple(_read_upload(file, "negative_images") for file in params.get("negative_images", [])),
+            text=params.get("text", "").strip(),
+        )
+        return self.respond(request, query=query, filters=_filters(request.data), limit=params["limit"])
+
+
+class TextSearchView(SearchView):
+    @extend_schema(summary="Search by text", parameters=[TextSearchParamsSerializer], responses=SearchResultSerializer)
+    def get(self, request: Request) -> Response:
+        params = _valid(TextSearchParamsSerializer, request.query_params)
+        if not params["q"].strip():
+            raise ValidationError({"q": ["Type something to search for."]})
+        query = SearchQuery(text=params["q"].strip())
+        return self.respond(request, query=query, filters=_filters(request.query_params), limit=params["limit"])
+
+
+class SimilarProductsView(SearchView):
+    @extend_schema(
+        summary="Products similar to this one (the product itself excluded)",
+        parameters=[SimilarParamsSerializer],
+        responses=SearchResultSerializer,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        params = _valid(SimilarParamsSerializer, request.query_params)
+        product = get_object_or_404(Product.objects.active(), pk=pk)
+        query = SearchQuery(product_id=product.pk)
+        return self.respond(request, query=query, filters=_filters(request.query_params), limit=params["limit"])
+
+
+def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _filters(data: Any) -> SearchFilters:
+    filterset = ProductFilter(data=data, queryset=Product.objects.none())
+    if not filterset.is_valid():
+        raise ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
+    return filterset.search_filters()
+
+
+def _read_upload(file: Any, field: str) -> bytes:
+    limit = int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
+    if file.size is not None and file.size > limit:
+        message = f"The file is too large ({file.size / 1048576:.1f} MB); the limit is {limit / 1048576:.1f} MB."
+        raise ImageNotAccepted(ImageRejected(message, code="too_large"), field=field)
+    file.seek(0)
+    return bytes(file.read())
+
+
+def _serialise(result: SearchResult, request: Request) -> dict[str, Any]:
+    return SearchResultSerializer(result, context={"request": request}).data

@@ -1,0 +1,44 @@
+"""The query embedding of an uploaded photo, cached by the photo's SHA-256 per encoder version.
+
+A repeated search with the same photo skips the model. Only vectors are cached, never results,
+so prices and stock shown are always fresh. A cache that is down only costs speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+if TYPE_CHECKING:
+    from visualsearch.encoders.base import Encoder
+
+logger = logging.getLogger(__name__)
+
+
+def query_vector_key(*, encoder: Encoder, content_sha256: str) -> str:
+    version = hashlib.sha256(f"{encoder.name}:{encoder.version}".encode()).hexdigest()[:16]
+    return f"query-vector:{encoder.name}:{version}:{content_sha256}"
+
+
+def cached_image_vector(*, encoder: Encoder, content: bytes, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """The encoder's vector for the photo ``content``: from the cache, else ``compute()`` and store."""
+    key = query_vector_key(encoder=encoder, content_sha256=hashlib.sha256(content).hexdigest())
+    try:
+        stored = cache.get(key)
+    except Exception:  # any cache failure just means encoding again
+        logger.warning("Query-vector cache unavailable; encoding the photo", exc_info=True)
+        stored = None
+    if isinstance(stored, bytes) and len(stored) == 4 * int(encoder.dimension):
+        return np.frombuffer(stored, dtype=np.float32).copy()
+    vector = np.asarray(compute(), dtype=np.float32).reshape(-1)
+    try:
+        cache.set(key, vector.tobytes(), timeout=settings.SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS)
+    except Exception:  # a cache failure only costs speed
+        logger.warning("Could not store a query vector in the cache", exc_info=True)
+    return vector

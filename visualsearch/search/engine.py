@@ -1,0 +1,175 @@
+"""SQL against each embedding space's partial HNSW index, joined to the shopper's filters.
+
+Every nearest-neighbour query repeats the exact expression of the partial index
+(``vector::vector(<dim>) <=> q  ...  WHERE space_id = <literal>``) so PostgreSQL can use it.
+Filters are applied during the index scan; pgvector 0.8's iterative scan keeps reading the
+graph until ``LIMIT`` rows pass them. A filter that matches few products is answered by an
+exact scan of just those products instead (the ``+ 0`` keeps the planner off the index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from visualsearch.models import ImageEmbedding, ProductTextEmbedding
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+    from visualsearch.selectors import SearchFilters
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One similarity to compute: a query vector against one active embedding space."""
+
+    name: str  # clip, visual, clip_text or text
+    space_id: int
+    dimension: int
+    modality: str  # "image": photo vectors, "text": product-text vectors
+    vector: np.ndarray
+
+    @property
+    def table(self) -> str:
+        model = ImageEmbedding if self.modality == "image" else ProductTextEmbedding
+        return model._meta.db_table
+
+    @property
+    def sql_vector(self) -> str:
+        return "[" + ",".join(f"{x:.7g}" for x in self.vector.tolist()) + "]"
+
+
+@dataclass(frozen=True)
+class ProductFilterSql:
+    """A WHERE fragment over ``catalog_product p`` and its parameters."""
+
+    where: str
+    params: list[Any]
+    selective: bool  # narrower than "active products"
+
+
+def product_filter_sql(filters: SearchFilters, *, exclude_product_ids: Sequence[int] = ()) -> ProductFilterSql:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.active_only:
+        clauses.append("p.is_active")
+    if filters.category_id is not None:
+        # The category and its sub-tree: one range over Category.path.
+        clauses.append(
+            "p.category_id IN (SELECT d.id FROM catalog_category d JOIN catalog_category r "
+            "ON starts_with(d.path, r.path) WHERE r.id = %s)"
+        )
+        params.append(filters.category_id)
+    if filters.brand_ids:
+        clauses.append("p.brand_id = ANY(%s)")
+        params.append(list(filters.brand_ids))
+    if filters.price_min is not None:
+        clauses.append("p.price >= %s")
+        params.append(filters.price_min)
+    if filters.price_max is not None:
+        clauses.append("p.price <= %s")
+        params.append(filters.price_max)
+    if filters.in_stock:
+        clauses.append("p.stock > 0")
+    selective = len(clauses) > int(filters.active_only)
+    if exclude_product_ids:
+        clauses.append("p.id <> ALL(%s)")
+        params.append(list(exclude_product_ids))
+    return ProductFilterSql(where=" AND ".join(clauses) or "TRUE", params=params, selective=selective)
+
+
+def count_matching_products(cursor: CursorWrapper, product_filter: ProductFilterSql, *, cap: int) -> int:
+    """How many products pass the filter, counted no further than ``cap + 1``."""
+    cursor.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM catalog_product p WHERE {product_filter.where} LIMIT %s) s",
+        [*product_filter.params, cap + 1],
+    )
+    return int(cursor.fetchone()[0])
+
+
+def index_scan_settings_sql(*, ef_search: int, iterative_scan: str, max_scan_tuples: int) -> tuple[str, list[str]]:
+    """HNSW settings for the current transaction only (``set_config(..., is_local => true)``)."""
+    return (
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
+        "set_config('hnsw.max_scan_tuples', %s, true)",
+        [str(ef_search), iterative_scan, str(max_scan_tuples)],
+    )
+
+
+def nearest_products(
+    cursor: CursorWrapper,
+    signals: Sequence[Signal],
+    product_filter: ProductFilterSql,
+    *,
+    k: int,
+    exact: bool,
+    prelude: tuple[str, list[Any]] | None = None,
+) -> dict[str, tuple[list[tuple[int, int | None, float]], int]]:
+    """For each signal, the ``k`` nearest vectors that pass the filter, reduced to each product's
+    best one: ``{signal: ([(product_id, image_id, distance)], vectors read)}``. The vectors read
+    tell the caller whether asking again with a larger ``k`` could find more products.
+
+    All signals go in one statement (one round trip), after the optional ``prelude`` statement.
+    """
+    ctes: list[str] = []
+    selects: list[str] = []
+    params: list[Any] = []
+    for index, signal in enumerate(signals):
+        dim = int(signal.dimension)
+        distance = f"e.vector::vector({dim}) <=> %s::vector({dim})"
+        order = f"({distance}) + 0" if exact else distance
+        image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
+        ctes.append(
+            f"nn{index} AS MATERIALIZED (SELECT e.product_id, {image_column} AS image_id, {distance} AS distance "
+            f"FROM {signal.table} e JOIN catalog_product p ON p.id = e.product_id "
+            f"WHERE e.space_id = {int(signal.space_id)} AND {product_filter.where} ORDER BY {order} LIMIT %s)"
+        )
+        params += [signal.sql_vector, *product_filter.params, signal.sql_vector, k]
+        selects.append(
+            f"SELECT {index}, product_id, image_id, distance, (SELECT count(*) FROM nn{index}) "
+            f"FROM (SELECT DISTINCT ON (product_id) * FROM nn{index} ORDER BY product_id, distance) best{index}"
+        )
+    statement = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
+    if prelude is not None:
+        statement = f"{prelude[0]}; {statement}"
+        params = [*prelude[1], *params]
+    cursor.execute(statement, params)
+    if prelude is not None:
+        cursor.nextset()
+    found: dict[str, tuple[list[tuple[int, int | None, float]], int]] = {s.name: ([], 0) for s in signals}
+    for index, product_id, image_id, distance, read in cursor.fetchall():
+        rows, _ = found[signals[index].name]
+        rows.append((product_id, image_id, float(distance)))
+        found[signals[index].name] = (rows, int(read))
+    return found
+
+
+def similarities(
+    cursor: CursorWrapper, signals: Sequence[Signal], product_ids: Sequence[int]
+) -> dict[str, list[tuple[int, int | None, float]]]:
+    """Exact cosine similarity of every vector of ``product_ids`` in each signal's space (one statement)."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for index, signal in enumerate(signals):
+        dim = int(signal.dimension)
+        image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
+        selects.append(
+            f"SELECT {index}, e.product_id, {image_column}, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) "
+            f"FROM {signal.table} e WHERE e.space_id = {int(signal.space_id)} AND e.product_id = ANY(%s)"
+        )
+        params += [signal.sql_vector, list(product_ids)]
+    cursor.execute(" UNION ALL ".join(selects), params)
+    rows: dict[str, list[tuple[int, int | None, float]]] = {signal.name: [] for signal in signals}
+    for index, product_id, image_id, similarity in cursor.fetchall():
+        rows[signals[index].name].append((product_id, image_id, float(similarity)))
+    return rows
+
+
+def normalise(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

@@ -1,0 +1,245 @@
+"""The search selector: the one read path behind the REST API and the HTML pages.
+
+``search_products`` encodes the query (visualsearch.search.queries), then ``search_vectors``
+does the rest, which the benchmark calls directly with pre-computed vectors:
+
+1. For every signal, the nearest photo (or product-text) vectors that pass the filters, from
+   the space's HNSW index with an iterative scan, or by an exact scan when the filter matches
+   at most ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS`` products; grouped to one row per product.
+2. The union of those candidates is scored by every signal exactly (one query per signal), so
+   a product found by one signal is judged by all; a product's score is its best photo.
+3. Weighted sum, optional business re-ranking and diversity (visualsearch.ranking), then the
+   hits are loaded with everything a product card shows in a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.db import connections, transaction
+
+from catalog.models import Product, ProductImage
+from visualsearch import ranking
+from visualsearch.models import EmbeddingSpace, SpaceStatus
+from visualsearch.search import engine
+from visualsearch.search.queries import IMAGE_SIGNALS, SIGNAL_SPACES, EmptyQuery, encode_query
+
+__all__ = [
+    "EmptyQuery",
+    "SearchFilters",
+    "SearchHit",
+    "SearchQuery",
+    "SearchResult",
+    "active_spaces",
+    "search_products",
+    "search_vectors",
+]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What the shopper narrowed the results to; every field is optional and they combine."""
+
+    category_id: int | None = None  # includes sub-categories
+    brand_ids: tuple[int, ...] = ()
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool = False
+    active_only: bool = True
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One of: photos (raw uploaded bytes; several = "more like these"), text, photos + text,
+    or a product ("similar products", the product itself excluded)."""
+
+    images: tuple[bytes, ...] = ()
+    negative_images: tuple[bytes, ...] = ()
+    text: str = ""
+    product_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    product: Product
+    score: float  # weighted sum of the signals' cosine similarities
+    match_percent: int  # 0-100, comparable across queries of one kind
+    matched_image: ProductImage | None
+    signals: dict[str, float] = field(default_factory=dict)  # per-encoder cosine similarity
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    query_time_ms: float
+    encoders: tuple[str, ...]  # the encoders that contributed
+    kind: str = ""  # image, text, image_text or product
+    signals: tuple[str, ...] = ()  # the signals that contributed (clip, visual, clip_text, text)
+
+
+def active_spaces(*, using: str = "default") -> dict[tuple[str, str], EmbeddingSpace]:
+    """The searched space of each (encoder, modality)."""
+    spaces = EmbeddingSpace.objects.using(using).filter(status=SpaceStatus.ACTIVE)
+    return {(space.encoder, space.modality): space for space in spaces}
+
+
+def search_products(*, query: SearchQuery, filters: SearchFilters, limit: int = 24) -> SearchResult:
+    """Return up to ``limit`` products most similar to ``query`` that pass ``filters``.
+
+    Raises ``EmptyQuery`` for a query with nothing in it, ``ValueError`` for a bad limit and
+    ``catalog.imaging.ImageRejected`` for an upload that is not an acceptable image.
+    """
+    started = time.perf_counter()
+    _check_limit(limit)
+    spaces = active_spaces()
+    encoded = encode_query(query, spaces=spaces)
+    return search_vectors(
+        vectors=encoded.vectors,
+        kind=encoded.kind,
+        filters=filters,
+        limit=limit,
+        exclude_product_ids=encoded.exclude_product_ids,
+        spaces=spaces,
+        started=started,
+    )
+
+
+def search_vectors(
+    *,
+    vectors: Mapping[str, np.ndarray],
+    kind: str,
+    filters: SearchFilters,
+    limit: int,
+    exclude_product_ids: Sequence[int] = (),
+    spaces: Mapping[tuple[str, str], EmbeddingSpace] | None = None,
+    using: str = "default",
+    exact: bool = False,
+    started: float | None = None,
+) -> SearchResult:
+    """Search with query vectors already computed (signal name -> vector); ``exact`` skips the index."""
+    started = time.perf_counter() if started is None else started
+    _check_limit(limit)
+    spaces = active_spaces(using=using) if spaces is None else spaces
+    signals = [
+        engine.Signal(name, space.pk, int(space.dimension), space.modality, engine.normalise(vector))
+        for name, vector in vectors.items()
+        if (space := spaces.get(SIGNAL_SPACES[name])) is not None and len(vector) == space.dimension
+    ]
+    weights = ranking.renormalised(settings.SHOPLENS_SEARCH_WEIGHTS[kind], [s.name for s in signals])
+    signals = [signal for signal in signals if signal.name in weights]
+    if not signals:
+        return SearchResult(hits=[], query_time_ms=_elapsed_ms(started), encoders=(), kind=kind)
+
+    boosts = settings.SHOPLENS_SEARCH_RERANK
+    per_category = int(settings.SHOPLENS_SEARCH_MAX_PER_CATEGORY)
+    wanted = limit * 3 if per_category else limit  # diversity drops some candidates
+    product_filter = engine.product_filter_sql(filters, exclude_product_ids=exclude_product_ids)
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cap = int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS)
+        exact = exact or (
+            product_filter.selective and engine.count_matching_products(cursor, product_filter, cap=cap) <= cap
+        )
+        prelude = None
+        if not exact:
+            prelude = engine.index_scan_settings_sql(
+                ef_search=max(int(settings.SHOPLENS_SEARCH_EF_SEARCH), _first_k(wanted)),
+                iterative_scan=settings.SHOPLENS_SEARCH_ITERATIVE_SCAN,
+                max_scan_tuples=int(settings.SHOPLENS_SEARCH_MAX_SCAN_TUPLES),
+            )
+        found = _candidates(cursor, signals, product_filter, wanted=wanted, exact=exact, prelude=prelude)
+        if len(signals) == 1:
+            rows_by_signal = found  # the index rows already hold each product's best photo
+        else:
+            candidate_ids = sorted({row[0] for rows in found.values() for row in rows})
+            rows_by_signal = engine.similarities(cursor, signals, candidate_ids)
+
+    ranked = ranking.combine(
+        rows_by_signal,
+        weights=weights,
+        calibration=settings.SHOPLENS_SEARCH_MATCH_CALIBRATION,
+        image_signals=IMAGE_SIGNALS,
+    )
+    if boosts.get("ENABLED") or per_category:
+        facts = _business_facts([entry.product_id for entry in ranked], using=using)
+        if boosts.get("ENABLED"):
+            ranked = ranking.rerank(ranked, facts, boosts=boosts)
+        if per_category:
+            ranked = ranking.diversify(ranked, facts, per_category=per_category)
+    ranked = ranked[:limit]
+    products = Product.objects.using(using).with_listing_data().in_bulk([entry.product_id for entry in ranked])
+    hits = [
+        SearchHit(
+            product=product,
+            score=round(entry.score, 6),
+            match_percent=round(100 * entry.match),
+            matched_image=_image(product, entry.image_id),
+            signals={name: round(value, 6) for name, value in entry.signals.items()},
+        )
+        for entry in ranked
+        if (product := products.get(entry.product_id)) is not None
+    ]
+    return SearchResult(
+        hits=hits,
+        query_time_ms=_elapsed_ms(started),
+        encoders=tuple(sorted({SIGNAL_SPACES[signal.name][0] for signal in signals})),
+        kind=kind,
+        signals=tuple(signal.name for signal in signals),
+    )
+
+
+def _candidates(
+    cursor,
+    signals: list[engine.Signal],
+    product_filter: engine.ProductFilterSql,
+    *,
+    wanted: int,
+    exact: bool,
+    prelude: tuple[str, list] | None,
+) -> dict[str, list[tuple[int, int | None, float]]]:
+    """Nearest products per signal; asks the index for more photos where too few products came back."""
+    k = _first_k(wanted)
+    found = engine.nearest_products(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
+    for _ in range(2):
+        short = [s for s in signals if len(found[s.name][0]) < wanted and found[s.name][1] >= k]
+        if not short:
+            break
+        k *= 4
+        found |= engine.nearest_products(cursor, short, product_filter, k=k, exact=exact)
+    return {
+        name: [(product_id, image_id, 1.0 - distance) for product_id, image_id, distance in rows]
+        for name, (rows, _) in found.items()
+    }
+
+
+def _first_k(wanted: int) -> int:
+    return max(int(settings.SHOPLENS_SEARCH_CANDIDATES), 2 * wanted)
+
+
+def _business_facts(product_ids: list[int], *, using: str) -> dict[int, ranking.BusinessFacts]:
+    rows = (
+        Product.objects.using(using)
+        .filter(pk__in=product_ids)
+        .values_list("pk", "rating", "stock", "created_at", "category_id")
+    )
+    return {
+        pk: ranking.BusinessFacts(rating, stock, created, category) for pk, rating, stock, created, category in rows
+    }
+
+
+def _image(product: Product, image_id: int | None) -> ProductImage | None:
+    images = list(product.images.all())  # prefetched
+    return next((image for image in images if image.pk == image_id), images[0] if images else None)
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= int(settings.SHOPLENS_SEARCH_MAX_LIMIT):
+        raise ValueError(f"limit must be between 1 and {settings.SHOPLENS_SEARCH_MAX_LIMIT}.")
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
