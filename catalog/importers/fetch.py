@@ -1,0 +1,256 @@
+"""Getting an import row's photos: local files, URLs mapped under ``--images-root``, or http(s)
+downloads that cannot be turned against the shop's own network (no SSRF through the importer).
+
+A download resolves the host once, refuses the request unless every address is public, then
+connects to the checked address itself (no second lookup, so no DNS rebinding). Redirects are
+followed by hand and checked the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urljoin, urlsplit
+
+import urllib3
+from django.conf import settings
+
+from catalog.imaging import ImageRejected, image_info
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+MAX_REDIRECTS = 5
+IMAGES_ROOT_MARKER = "product-images"
+
+
+class ImageFetchError(Exception):
+    """A photo that could not be read; ``str(exc)`` is the reason in the import summary."""
+
+
+class UnsafeURL(ImageFetchError):
+    """A URL refused before any connection: wrong scheme or a non-public address."""
+
+
+@dataclass(frozen=True)
+class FetchedImage:
+    content: bytes
+    name: str  # a file name for storage ("2.jpg")
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True for globally routable unicast addresses only."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ImageFetchError(f"cannot resolve {host}: {exc.strerror}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class SafeFetcher:
+    """Downloads images over http(s) with timeouts, a size limit, retries with backoff and a
+    content check. ``resolver`` and ``is_allowed`` exist for tests; keep the defaults elsewhere."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        max_bytes: int | None = None,
+        retries: int = 2,
+        backoff: float = 0.5,
+        resolver: Resolver = system_resolver,
+        is_allowed: Callable[[IPAddress], bool] = is_public_address,
+    ) -> None:
+        self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self.max_bytes = max_bytes if max_bytes is not None else int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
+        self.retries = retries
+        self.backoff = backoff
+        self.resolver = resolver
+        self.is_allowed = is_allowed
+
+    def fetch(self, url: str) -> FetchedImage:
+        attempt = 0
+        while True:
+            try:
+                content = self._fetch_following_redirects(url)
+                break
+            except _Retryable as exc:
+                if attempt >= self.retries:
+                    raise ImageFetchError(f"{url}: {exc}") from None
+                time.sleep(self.backoff * 2**attempt)
+                attempt += 1
+        try:
+            image_info(content, max_bytes=self.max_bytes)
+        except ImageRejected as exc:
+            raise ImageFetchError(f"{url}: {exc.message}") from None
+        return FetchedImage(content=content, name=PurePosixPath(urlsplit(url).path).name or "photo")
+
+    def check(self, url: str) -> tuple[str, str, int, str]:
+        """(scheme, host, port, address to connect to) for ``url``, or UnsafeURL."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"}:
+            raise UnsafeURL(f"{url}: only http and https URLs are fetched")
+        host = parts.hostname
+        if not host:
+            raise UnsafeURL(f"{url}: no host")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise UnsafeURL(f"{url}: bad port") from None
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host, port)]
+        if not addresses:
+            raise UnsafeURL(f"{url}: {host} has no address")
+        refused = [a for a in addresses if not self.is_allowed(a)]
+        if refused:
+            raise UnsafeURL(f"{url}: refused, {host} resolves to a non-public address ({refused[0]})")
+        return parts.scheme, host, port, str(addresses[0])
+
+    def _fetch_following_redirects(self, url: str) -> bytes:
+        for _ in range(MAX_REDIRECTS + 1):
+            scheme, host, port, address = self.check(url)
+            with self._pool(scheme, host, port, address) as pool:
+                response = self._request(pool, host, port, url)
+                try:
+                    return self._body(response, url)
+                except _Redirect as redirect:
+                    url = redirect.url
+                finally:
+                    response.release_conn()
+        raise ImageFetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def _body(self, response: urllib3.BaseHTTPResponse, url: str) -> bytes:
+        if response.status in {301, 302, 303, 307, 308}:
+            location = response.headers.get("Location")
+            if not location:
+                raise ImageFetchError(f"{url}: redirect without a Location")
+            raise _Redirect(urljoin(url, location))  # checked like any URL on the next round
+        if response.status >= 500 or response.status == 429:
+            raise _Retryable(f"HTTP {response.status}")
+        if response.status != 200:
+            raise ImageFetchError(f"{url}: HTTP {response.status}")
+        return self._read_limited(response, url)
+
+    def _pool(self, scheme: str, host: str, port: int, address: str) -> urllib3.HTTPConnectionPool:
+        if scheme == "https":
+            # Connect to the checked address; SNI and the certificate still use the host name.
+            return urllib3.HTTPSConnectionPool(
+                address, port, timeout=self.timeout, server_hostname=host, assert_hostname=host, retries=False
+            )
+        return urllib3.HTTPConnectionPool(address, port, timeout=self.timeout, retries=False)
+
+    def _request(self, pool: urllib3.HTTPConnectionPool, host: str, port: int, url: str) -> urllib3.BaseHTTPResponse:
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host_header = host if parts.port is None else f"{host}:{port}"
+        try:
+            return pool.urlopen(
+                "GET",
+                target,
+                headers={"Host": host_header, "User-Agent": "shoplens-importer/1", "Accept": "image/*"},
+                redirect=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError) as exc:
+            raise _Retryable(type(exc).__name__) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise ImageFetchError(f"{url}: {exc}") from None
+
+    def _read_limited(self, response: urllib3.BaseHTTPResponse, url: str) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise ImageFetchError(f"{url}: larger than the {self.max_bytes} byte limit")
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in response.stream(64 * 1024):
+                total += len(chunk)
+                if total > self.max_bytes:
+                    raise ImageFetchError(f"{url}: larger than the {self.max_bytes} byte limit")
+                chunks.append(chunk)
+        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError) as exc:
+            raise _Retryable(type(exc).__name__) from None
+        return b"".join(chunks)
+
+
+class _Retryable(Exception):
+    pass
+
+
+class _Redirect(Exception):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class ImageLoader:
+    """Reads the photos a row names.
+
+    - a path: relative to the source file's folder (absolute paths are used as they are);
+    - an http(s) URL with ``images_root`` set: the URL path after its ``product-images/`` segment
+      when it has one, else the whole URL path, under ``images_root`` (never outside it);
+    - an http(s) URL otherwise: downloaded with ``SafeFetcher``.
+    """
+
+    def __init__(self, *, base_dir: Path, images_root: Path | None = None, fetcher: SafeFetcher | None = None) -> None:
+        self.base_dir = base_dir
+        self.images_root = images_root.resolve() if images_root else None
+        self.fetcher = fetcher
+
+    def load(self, reference: str) -> FetchedImage:
+        scheme = urlsplit(reference).scheme.lower()
+        if scheme in {"http", "https"}:
+            if self.images_root is not None:
+                return self._read_file(self.mapped_path(reference), reference)
+            if self.fetcher is None:
+                self.fetcher = SafeFetcher()
+            return self.fetcher.fetch(reference)
+        if scheme and len(scheme) > 1:  # "c:" is a drive letter, not a scheme
+            raise UnsafeURL(f"{reference}: only http and https URLs are fetched")
+        path = Path(reference)
+        return self._read_file(path if path.is_absolute() else self.base_dir / path, reference)
+
+    def mapped_path(self, url: str) -> Path:
+        assert self.images_root is not None
+        parts = [unquote(p) for p in urlsplit(url).path.split("/") if p]
+        if IMAGES_ROOT_MARKER in parts:
+            parts = parts[parts.index(IMAGES_ROOT_MARKER) + 1 :]
+        path = self.images_root.joinpath(*parts).resolve()
+        if not parts or not path.is_relative_to(self.images_root):
+            raise ImageFetchError(f"{url}: maps outside --images-root")
+        return path
+
+    def _read_file(self, path: Path, reference: str) -> FetchedImage:
+        max_bytes = int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
+        try:
+            if path.stat().st_size > max_bytes:
+                raise ImageFetchError(f"{reference}: larger than the {max_bytes} byte limit")
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise ImageFetchError(f"{reference}: no such file ({path})") from None
+        except OSError as exc:
+            raise ImageFetchError(f"{reference}: cannot read {path}: {exc.strerror}") from None
+        try:
+            image_info(content)
+        except ImageRejected as exc:
+            raise ImageFetchError(f"{reference}: {exc.message}") from None
+        return FetchedImage(content=content, name=path.name)
