@@ -140,6 +140,8 @@ SHOPLENS_ENCODERS: dict[str, dict[str, object]] = {
         "MODEL": env("CLIP_MODEL", default="clip-ViT-B-32"),
         "DEVICE": env("ENCODER_DEVICE", default="auto"),
         "BATCH_SIZE": env.int("CLIP_BATCH_SIZE", default=32),
+        # int8: dynamically quantised image tower (CPU only); a new version, so a new embedding space
+        "PRECISION": env("CLIP_PRECISION", default="fp32"),
     },
     "visual": {
         "BACKEND": "visualsearch.encoders.visual.VisualEncoder",
@@ -195,6 +197,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "catalog.api.errors.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
