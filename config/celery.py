@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import celeryd_after_setup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("shoplens")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_after_setup.connect
+def share_cores_between_worker_processes(sender: str, instance: Any, **kwargs: Any) -> None:
+    """Prefork children are forked after this: each gets ``cores // concurrency`` torch threads
+    (unless ``SHOPLENS_TORCH_THREADS`` is set), so N processes never fight over the same cores."""
+    concurrency = getattr(instance, "concurrency", None)
+    if "prefork" in str(getattr(instance, "pool_cls", "")) and isinstance(concurrency, int) and concurrency > 0:
+        from visualsearch.encoders import share_cores
+
+        share_cores(processes=concurrency)

@@ -28,7 +28,7 @@ from django.utils.module_loading import import_string
 
 from catalog.imaging import ImageRejected, read_image
 from catalog.models import IndexingStatus, Product, ProductImage
-from visualsearch.encoders.base import IMAGE, TEXT, Encoder, EncoderUnavailable
+from visualsearch.encoders.base import IMAGE, TEXT, Encoder, EncoderUnavailable, decode_side
 from visualsearch.models import EmbeddingSpace, ImageEmbedding, ProductTextEmbedding
 from visualsearch.services import space_ensure_index, space_for_encoder
 
@@ -160,7 +160,7 @@ def embed_images(
 
     # Decode each distinct photo once, shared by every encoder that needs it.
     needed = {_key(image): image for name, items in todo.items() for image in items if _key(image) not in donors[name]}
-    pictures, rejected, transient = _decode(needed.values())
+    pictures, rejected, transient = _decode(needed.values(), min_side=decode_side(encoders))
 
     rows: list[ImageEmbedding] = []
     for encoder in list(encoders):
@@ -238,14 +238,16 @@ def _embedded_image_ids(space: EmbeddingSpace, images: Sequence[ProductImage]) -
     return {pk for pk, sha in rows.values_list("image_id", "content_sha256") if (pk, sha) in current}
 
 
-def _decode(images: Iterable[ProductImage]) -> tuple[dict[str, Image.Image], dict[str, str], dict[str, str]]:
+def _decode(
+    images: Iterable[ProductImage], *, min_side: int | None = None
+) -> tuple[dict[str, Image.Image], dict[str, str], dict[str, str]]:
     """Read every photo separately: pictures by SHA-256, permanent refusals, and transient errors."""
     pictures: dict[str, Image.Image] = {}
     rejected: dict[str, str] = {}
     transient: dict[str, str] = {}
     for image in images:
         try:
-            pictures[_key(image)] = read_image(image.image)
+            pictures[_key(image)] = read_image(image.image, min_side=min_side)
         except ImageRejected as exc:
             rejected[_key(image)] = exc.message
         except FileNotFoundError:

@@ -157,6 +157,10 @@ SHOPLENS_ENCODERS: dict[str, dict[str, object]] = {
     },
 }
 
+# CPU threads torch may use per process (0: one per core). A worker of concurrency N on C cores
+# runs best with C // N: more threads than cores make every process wait on the slowest thread.
+SHOPLENS_TORCH_THREADS = env.int("SHOPLENS_TORCH_THREADS", default=0)
+
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"

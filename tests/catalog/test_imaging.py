@@ -205,3 +205,23 @@ def test_image_info_validates_like_read_image() -> None:
     with pytest.raises(ImageRejected) as caught:
         image_info(_png_bomb(7_000, 7_000))
     assert caught.value.code == "too_many_pixels"
+
+
+def test_jpeg_is_decoded_no_larger_than_the_model_needs() -> None:
+    photo = image_bytes(make_product_photo("circle", "green", size=(800, 600)), "JPEG", quality=90)
+
+    small = read_image(photo, min_side=224)
+    full = read_image(photo)
+
+    assert full.size == (800, 600)
+    assert small.size == (400, 300)  # the 1/2-scale decode is the smallest with both sides >= 224
+    centre = np.asarray(small)[150, 200].astype(int)
+    assert np.abs(centre - np.asarray(full)[300, 400].astype(int)).max() < 12
+
+
+def test_scaled_decoding_still_refuses_a_truncated_jpeg() -> None:
+    photo = image_bytes(make_product_photo("circle", "green", size=(800, 600)), "JPEG", quality=90)
+
+    with pytest.raises(ImageRejected) as caught:
+        read_image(photo[: len(photo) // 2], min_side=224)
+    assert caught.value.code == "truncated"

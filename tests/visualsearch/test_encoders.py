@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,32 @@ def test_enabling_an_unconfigured_encoder_is_a_configuration_error(settings: Any
     settings.SHOPLENS_ENABLED_ENCODERS = ["clip", "sketch"]
     with pytest.raises(ImproperlyConfigured, match="sketch"):
         enabled_encoders()
+
+
+@pytest.fixture
+def torch_threads() -> Iterator[None]:
+    import torch
+
+    import visualsearch.encoders as registry
+
+    before, shared = torch.get_num_threads(), registry._shared_threads
+    yield
+    torch.set_num_threads(before)
+    registry._shared_threads = shared
+
+
+@pytest.mark.usefixtures("torch_threads")
+def test_worker_processes_share_the_cores(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from visualsearch.encoders import _apply_torch_threads, share_cores
+
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    settings.SHOPLENS_TORCH_THREADS = 0
+    share_cores(processes=2)
+    _apply_torch_threads()
+    assert torch.get_num_threads() == 2
+
+    settings.SHOPLENS_TORCH_THREADS = 1  # an explicit setting wins
+    _apply_torch_threads()
+    assert torch.get_num_threads() == 1

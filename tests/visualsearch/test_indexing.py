@@ -187,10 +187,10 @@ def test_transient_error_before_the_last_retry_stores_the_rest_and_raises() -> N
     images = product_with_photos("red", "blue")
     real_read = indexing.read_image
 
-    def flaky(field):
+    def flaky(field, **options):
         if field.instance.pk == images[0].pk:
             raise OSError("storage timed out")
-        return real_read(field)
+        return real_read(field, **options)
 
     with mock.patch.object(indexing, "read_image", side_effect=flaky), pytest.raises(indexing.TransientIndexingError):
         indexing.embed_images(image_ids=[i.pk for i in images], final_attempt=False)

@@ -5,6 +5,7 @@ Importing this package stays cheap (no torch); a backend module is imported when
 
 from __future__ import annotations
 
+import os
 import threading
 
 from django.conf import settings
@@ -85,9 +86,19 @@ def reset_encoders() -> None:
         _encoders.clear()
 
 
+_shared_threads = 0  # set by share_cores() in a worker that forks several processes
+
+
+def share_cores(*, processes: int) -> None:
+    """This process is one of ``processes`` sharing the machine: models loaded from now on use
+    ``cores // processes`` torch threads, unless ``SHOPLENS_TORCH_THREADS`` says otherwise."""
+    global _shared_threads
+    _shared_threads = max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
 def _apply_torch_threads() -> None:
-    """Optional ``SHOPLENS_TORCH_THREADS``: per-process CPU threads when several workers share a box."""
-    threads = getattr(settings, "SHOPLENS_TORCH_THREADS", None)
+    """CPU threads for torch: ``SHOPLENS_TORCH_THREADS``, else the worker's share of the cores."""
+    threads = settings.SHOPLENS_TORCH_THREADS or _shared_threads
     if threads:
         import torch
 

@@ -76,6 +76,9 @@ class Encoder(ABC):
     model_name: str
     version: str
     dimension: int
+    # Image encoders: the largest side the model looks at, so photos can be decoded no larger
+    # (None: decode at full size).
+    input_side: int | None = None
 
     def __init__(self, config: EncoderConfig) -> None:
         if config.batch_size < 1:
@@ -156,3 +159,9 @@ def weights_fingerprint(tensors: Iterable[tuple[str, torch.Tensor]], *extra: obj
         digest.update(f"{name}:{cpu.dtype}".encode())
         digest.update(cpu.view(torch.uint8).numpy().data)
     return digest.hexdigest()[:12]
+
+
+def decode_side(encoders: Iterable[Encoder]) -> int | None:
+    """The smallest decode of a photo that serves every one of ``encoders`` (None: full size)."""
+    sides = [encoder.input_side for encoder in encoders]
+    return None if not sides or None in sides else max(side for side in sides if side is not None)

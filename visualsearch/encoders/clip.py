@@ -63,6 +63,7 @@ class ClipEncoder(Encoder):
             )
         processor = self._model.processor
         self._pixels = PixelPipeline.from_image_processor(getattr(processor, "image_processor", processor))
+        self.input_side = self._pixels.input_side
         self._image_tower = _image_tower(clip, precision)
         self.dimension = int(clip.config.projection_dim)
         fingerprint = weights_fingerprint(

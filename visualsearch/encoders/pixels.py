@@ -54,6 +54,11 @@ class PixelPipeline:
             rescale=float(processor.rescale_factor),
         )
 
+    @property
+    def input_side(self) -> int:
+        """Pixels per side a photo needs before it is fitted: decoding more is wasted work."""
+        return max(*self.output_size, self.shortest_edge or 0)
+
     def __call__(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """A float32 NCHW batch."""
         import torch

@@ -55,6 +55,7 @@ class VisualEncoder(Encoder):
         # channels_last: ~1.5x faster depthwise convolutions on CPU (oneDNN), same numbers.
         self._network = _load_network(weights).to(self.device, memory_format=torch.channels_last)
         self._pixels = PixelPipeline(output_size=(_INPUT_SIZE, _INPUT_SIZE), mean=_MEAN, std=_STD, fit="letterbox")
+        self.input_side = self._pixels.input_side
         self.dimension = CNN_FEATURES + COLOUR_BINS
         weights_hash = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
         self.version = f"{config.model_name}@{weights_hash}+{DESCRIPTOR_VERSION}-w{self.colour_weight:g}"

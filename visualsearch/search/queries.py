@@ -20,6 +20,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.imaging import read_image
+from visualsearch.encoders.base import decode_side
 from visualsearch.models import EmbeddingSpace, ImageEmbedding, ProductTextEmbedding
 from visualsearch.query_cache import cached_image_vector
 from visualsearch.search.engine import normalise
@@ -80,10 +81,11 @@ def encode_query(
             vectors=_stored_product_vectors(int(query.product_id), wanted, spaces, using=using),  # type: ignore[arg-type]
             exclude_product_ids=(int(query.product_id),),  # type: ignore[arg-type]
         )
+    encoders = {name: _loaded_encoder(SIGNAL_SPACES[name][0], spaces[SIGNAL_SPACES[name]]) for name in wanted}
     photos = _Photos(query)
+    photos.min_side = decode_side(e for name, e in encoders.items() if e is not None and name in IMAGE_SIGNALS)
     vectors: dict[str, np.ndarray] = {}
-    for name in wanted:
-        encoder = _loaded_encoder(SIGNAL_SPACES[name][0], spaces[SIGNAL_SPACES[name]])
+    for name, encoder in encoders.items():
         if encoder is None:
             continue
         try:
@@ -104,10 +106,12 @@ class _Photos:
         self.positives = list(query.images)
         self.negatives = list(query.negative_images)
         self._decoded: dict[int, Image.Image] = {}
+        self.min_side: int | None = None  # set once the query's image encoders are known
 
     def decoded(self, index: int) -> Image.Image:
         if index not in self._decoded:
-            self._decoded[index] = read_image((self.positives + self.negatives)[index])
+            photo = (self.positives + self.negatives)[index]
+            self._decoded[index] = read_image(photo, min_side=self.min_side)
         return self._decoded[index]
 
     def validate_all(self) -> None:

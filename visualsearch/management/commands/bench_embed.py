@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,14 @@ class Command(BaseCommand):
         parser.add_argument("--encoder", default="clip")
         parser.add_argument("--model", default="", help="Model name or path (e.g. random-vit-b-32).")
         parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument(
+            "--concurrency", type=int, default=os.cpu_count() or 1,
+            help="Worker processes (default: one per core), each with cores // concurrency torch threads.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--repeats", type=int, default=3,
+            help="Pipeline runs, each between two raw timings; the figures are medians over the runs.",
+        )  # fmt: skip
         parser.add_argument("--in-process", action="store_true", help="Embed in this process, not a worker.")
         parser.add_argument("--json", action="store_true", help="Print only the JSON result.")
         parser.add_argument("--keep-db", action="store_true", help="Keep the benchmark database afterwards.")
@@ -52,8 +61,8 @@ class Command(BaseCommand):
         name, count, batch = options["encoder"], options["images"], options["batch_size"]
         if name not in settings.SHOPLENS_ENCODERS:
             raise CommandError(f"Unknown encoder {name!r}")
-        if count < 1 or batch < 1:
-            raise CommandError("--images and --batch-size must be at least 1")
+        if count < 1 or batch < 1 or options["repeats"] < 1:
+            raise CommandError("--images, --batch-size and --repeats must be at least 1")
         config = {**settings.SHOPLENS_ENCODERS[name], "BATCH_SIZE": batch}
         if options["model"]:
             config["MODEL"] = options["model"]
@@ -73,15 +82,20 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result, indent=None if options["json"] else 2))
 
     def _run(self, name: str, model: str, count: int, batch: int, media: Path, options: dict[str, Any]) -> dict:
+        """Raw, pipeline, raw, pipeline, ..., raw: on a shared machine the speed drifts, so each
+        pipeline run is compared with the mean of the raw timings on either side of it."""
         import torch
 
         encoder = get_encoder(name)
-        photos = [_photo(seed) for seed in range(count)]
-        raw_seconds = _time_raw(encoder, photos, batch)
-        self._say(f"raw (before): {count / raw_seconds:.1f} images/s")
+        repeats = options["repeats"]
+        # Distinct photos per run: identical bytes would reuse stored vectors instead of being encoded.
+        runs = [[_photo(run * count + seed) for seed in range(count)] for run in range(repeats)]
+        raw_seconds = [_time_raw(encoder, runs[0], batch)]
+        self._say(f"raw: {count / raw_seconds[-1]:.1f} images/s")
 
         database = _use_bench_database()
         worker = None
+        pipeline_seconds: list[float] = []
         try:
             from config.celery import app
 
@@ -92,14 +106,20 @@ class Command(BaseCommand):
             if options["in_process"]:
                 app.conf.task_always_eager = True
             else:
-                worker, worker_log = _start_worker(name, model, batch, media, database, app)
+                worker, worker_log = _start_worker(
+                    name, model, batch, media, database, app, concurrency=options["concurrency"]
+                )
             # Warm-up (model load in the worker), not timed.
-            _save_products([_photo(count + 1)], "WARM", batch)
-            space_count = _wait_for_vectors(1, timeout=600)
-            start = time.perf_counter()
-            _save_products(photos, "BENCH", batch)
-            _wait_for_vectors(space_count + count, timeout=max(600, count * 5))
-            pipeline_seconds = time.perf_counter() - start
+            _save_products([_photo(repeats * count + 1)], "WARM", batch)
+            stored = _wait_for_vectors(1, timeout=600)
+            for run, photos in enumerate(runs):
+                start = time.perf_counter()
+                _save_products(photos, f"BENCH{run}", batch)
+                stored = _wait_for_vectors(stored + count, timeout=max(600, count * 5))
+                pipeline_seconds.append(time.perf_counter() - start)
+                self._say(f"pipeline: {count / pipeline_seconds[-1]:.1f} images/s")
+                raw_seconds.append(_time_raw(encoder, photos, batch))
+                self._say(f"raw: {count / raw_seconds[-1]:.1f} images/s")
         finally:
             if worker is not None:
                 worker.terminate()
@@ -108,13 +128,10 @@ class Command(BaseCommand):
             if options["in_process"]:
                 app.conf.task_always_eager = False
             _drop_bench_database(database, keep=options["keep_db"])
-        # Timed again afterwards: on a shared machine the load drifts; the faster run is the reference.
-        raw_after = _time_raw(encoder, photos, batch)
-        self._say(f"raw (after): {count / raw_after:.1f} images/s")
-        raw_runs = [raw_seconds, raw_after]
-        raw_seconds = min(raw_runs)
 
-        raw_rate, pipeline_rate = count / raw_seconds, count / pipeline_seconds
+        raw_rates = [count / seconds for seconds in raw_seconds]
+        pipeline_rates = [count / seconds for seconds in pipeline_seconds]
+        ratios = [pipeline / ((raw_rates[run] + raw_rates[run + 1]) / 2) for run, pipeline in enumerate(pipeline_rates)]
         return {
             "encoder": name,
             "model": model,
@@ -125,13 +142,17 @@ class Command(BaseCommand):
             "device": str(getattr(encoder, "device", "cpu")),
             "torch_threads": torch.get_num_threads(),
             "cpu_count": os.cpu_count(),
-            "raw_images_per_s": round(raw_rate, 2),
-            "pipeline_images_per_s": round(pipeline_rate, 2),
-            "pipeline_over_raw": round(pipeline_rate / raw_rate, 3),
-            "pipeline": "in-process" if options["in_process"] else "worker (celery prefork, concurrency 1)",
-            "raw_seconds": round(raw_seconds, 3),
-            "raw_images_per_s_runs": [round(count / seconds, 2) for seconds in raw_runs],
-            "pipeline_seconds": round(pipeline_seconds, 3),
+            "raw_images_per_s": round(statistics.median(raw_rates), 2),
+            "pipeline_images_per_s": round(statistics.median(pipeline_rates), 2),
+            "pipeline_over_raw": round(statistics.median(ratios), 3),
+            "pipeline": "in-process"
+            if options["in_process"]
+            else f"worker (celery prefork, concurrency {options['concurrency']}, "
+            f"{_worker_threads(options['concurrency'])} torch thread(s) each)",
+            "repeats": repeats,
+            "raw_images_per_s_runs": [round(rate, 2) for rate in raw_rates],
+            "pipeline_images_per_s_runs": [round(rate, 2) for rate in pipeline_rates],
+            "pipeline_over_raw_runs": [round(ratio, 3) for ratio in ratios],
             "photos_per_product": PHOTOS_PER_PRODUCT,
         }
 
@@ -233,8 +254,12 @@ def _database_url(database: dict[str, Any]) -> str:
     return f"postgres://{user}{password}@{host}{port}/{database['NAME']}"
 
 
+def _worker_threads(concurrency: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, concurrency))
+
+
 def _start_worker(
-    name: str, model: str, batch: int, media: Path, database: dict, app: Any
+    name: str, model: str, batch: int, media: Path, database: dict, app: Any, *, concurrency: int
 ) -> tuple[subprocess.Popen, str]:
     """A worker on the benchmark database and queues; its log goes to a temporary file (kept if it fails)."""
     env = {
@@ -254,7 +279,7 @@ def _start_worker(
     log = tempfile.NamedTemporaryFile(prefix="shoplens-bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "embeddings,default",
-        "--pool=prefork", "--concurrency=1", "--loglevel=WARNING", "--without-gossip", "--without-mingle",
+        "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle",
         "--without-heartbeat", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h",
     ]  # fmt: skip
     process = subprocess.Popen(
