@@ -29,7 +29,7 @@ BRANDS = 50
 CHUNK = 5000
 CLUSTERS = 2000
 SPREAD = 0.6
-DATA_VERSION = "bench-clustered-v1"  # stored as the spaces' model_version; a change forces a rebuild
+DATA_VERSION = "bench-clustered-v2"  # stored as the spaces' model_version; a change forces a rebuild
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def catalogue_size(alias: str, specs: list[SpaceSpec], *, storage: str = "defaul
 def build_catalogue(
     alias: str, *, products: int, specs: list[SpaceSpec], seed: int = 0, storage: str = "default"
 ) -> None:
-    """``storage="plain"`` keeps vectors inside the table row instead of TOAST (``SET STORAGE PLAIN``),
-    which spares a TOAST lookup per vector read; "default" is the schema the migrations create."""
+    """``storage``: "default" is the schema the migrations create (vectors inline, STORAGE MAIN);
+    "external" is pgvector's own default (vectors in TOAST), "plain" forces them inline."""
     from pgvector.psycopg import register_vector
 
     connection = connections[alias]
@@ -101,7 +101,7 @@ def build_catalogue(
             "catalog_productimage, catalog_product, catalog_category, catalog_brand RESTART IDENTITY CASCADE"
         )
         for table in ("visualsearch_imageembedding", "visualsearch_producttextembedding"):
-            mode = "PLAIN" if storage == "plain" else "EXTERNAL"  # EXTERNAL: the vector type's own default
+            mode = {"default": "MAIN", "external": "EXTERNAL", "plain": "PLAIN"}[storage]
             cursor.execute(f"ALTER TABLE {table} ALTER COLUMN vector SET STORAGE {mode}")
         _load_categories_and_brands(cursor)
         leaves = ROOT_CATEGORIES * LEAVES_PER_ROOT

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,7 +39,7 @@ class Signal:
         model = ImageEmbedding if self.modality == "image" else ProductTextEmbedding
         return model._meta.db_table
 
-    @property
+    @cached_property  # formatted once per query, used in several statements
     def sql_vector(self) -> str:
         return "[" + ",".join(f"{x:.7g}" for x in self.vector.tolist()) + "]"
 

@@ -47,8 +47,8 @@ class Command(BaseCommand):
         parser.add_argument("--noise", type=float, default=0.5, help="query noise relative to a unit vector")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
-            "--vector-storage", choices=["default", "plain"], default="default",
-            help="plain: vectors stored in the row (ALTER COLUMN vector SET STORAGE PLAIN), not in TOAST",
+            "--vector-storage", choices=["default", "external", "plain"], default="default",
+            help="default: the schema's (vectors inline, STORAGE MAIN); external: pgvector's default, in TOAST",
         )  # fmt: skip
         parser.add_argument("--only", choices=["unfiltered", "filtered"], default=None, help="run one half only")
 
@@ -119,9 +119,14 @@ class Command(BaseCommand):
             return [hit.product.pk for hit in result.hits]
 
         both = ("clip", "visual")
+        report_prewarm = _prewarm(alias)
         for index in range(min(10, n_queries)):  # warm the caches
             run(index, filters=SearchFilters(), exact=False, signals=both)
         report: dict[str, Any] = {"n_products": n_products, "n_queries": n_queries, "limit": LIMIT}
+        report["prewarmed"] = report_prewarm
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SHOW shared_buffers")
+            report["shared_buffers"] = cursor.fetchone()[0]
         halves = [
             ("", lambda i: SearchFilters()),
             ("filtered_", lambda i: SearchFilters(category_id=int(leaves[i]))),
@@ -157,6 +162,27 @@ class Command(BaseCommand):
     def _log(self, options: dict[str, Any], message: str) -> None:
         if not options["json"]:
             self.stderr.write(message)
+
+
+def _prewarm(alias: str) -> bool:
+    """Read the vector tables and their HNSW indexes into PostgreSQL's buffers (pg_prewarm), as
+    on a server that has been answering searches for a while; False when pg_prewarm is missing."""
+    from django.db import DatabaseError, transaction
+
+    with connections[alias].cursor() as cursor:
+        try:
+            with transaction.atomic(using=alias):
+                cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        except DatabaseError:
+            return False
+        cursor.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname IN "
+            "('visualsearch_imageembedding', 'visualsearch_producttextembedding', 'catalog_product') "
+            "OR c.relname LIKE '%%\\_hnsw\\_%%' ORDER BY c.relname"
+        )
+        for (relation,) in cursor.fetchall():
+            cursor.execute("SELECT pg_prewarm(%s)", [relation])
+    return True
 
 
 def _stored(alias: str, space_id: int, product_ids: np.ndarray) -> np.ndarray:
