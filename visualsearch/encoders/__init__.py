@@ -5,6 +5,7 @@ Importing this package stays cheap (no torch); a backend module is imported when
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -86,6 +87,8 @@ def reset_encoders() -> None:
         _encoders.clear()
 
 
+logger = logging.getLogger(__name__)
+
 _shared_threads = 0  # set by share_cores() in a worker that forks several processes
 
 
@@ -94,6 +97,8 @@ def share_cores(*, processes: int) -> None:
     ``cores // processes`` torch threads, unless ``SHOPLENS_TORCH_THREADS`` says otherwise."""
     global _shared_threads
     _shared_threads = max(1, (os.cpu_count() or 1) // max(1, processes))
+    cores = os.cpu_count()
+    logger.info("%d worker processes share %s cores: %d torch thread(s) each", processes, cores, _shared_threads)
 
 
 def _apply_torch_threads() -> None:
