@@ -7,7 +7,9 @@ from decimal import Decimal
 import factory
 from django.utils.text import slugify
 
+from catalog import services
 from catalog.models import Brand, Category, Product
+from tests.encoder_fixtures import Shape, image_bytes, make_product_photo
 
 
 class CategoryFactory(factory.django.DjangoModelFactory[Category]):
@@ -42,3 +44,17 @@ class ProductFactory(factory.django.DjangoModelFactory[Product]):
     stock = 5
     rating = Decimal("4.20")
     is_active = True
+
+
+def product_with_drawn_photos(count: int, *, sku: str, shape: Shape = "star", colour: str = "blue") -> list[int]:
+    """A product with ``count`` distinct small drawn photos, through the services; their ids in order."""
+    product = services.product_create(
+        sku=sku,
+        name=f"Product {sku}",
+        price=Decimal("5"),
+        images=[
+            services.ImageUpload(file=image_bytes(make_product_photo(shape, colour, size=(64, 64), seed=i)))
+            for i in range(count)
+        ],
+    )
+    return list(product.images.order_by("pk").values_list("pk", flat=True))

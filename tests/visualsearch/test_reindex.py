@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from io import StringIO
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
 
-from catalog import services as catalog
 from catalog.models import IndexingStatus, ProductImage
-from tests.encoder_fixtures import image_bytes, make_product_photo
+from tests.factories import product_with_drawn_photos
 from visualsearch import indexing
 from visualsearch.models import ImageEmbedding, ProductTextEmbedding
 
@@ -19,16 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("use_tiny_clip")]
 
 
 def photos(count: int, sku: str = "R-1") -> list[int]:
-    product = catalog.product_create(
-        sku=sku,
-        name=f"Product {sku}",
-        price=Decimal("5"),
-        images=[
-            catalog.ImageUpload(file=image_bytes(make_product_photo("star", "blue", size=(64, 64), seed=i)))
-            for i in range(count)
-        ],
-    )
-    return list(product.images.order_by("pk").values_list("pk", flat=True))
+    return product_with_drawn_photos(count, sku=sku, shape="star", colour="blue")
 
 
 def reindex(*args: str) -> str:

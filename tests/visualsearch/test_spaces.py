@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import timedelta
-from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
@@ -12,10 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from catalog import services as catalog
 from catalog.models import IndexingStatus, ProductImage
 from config.celery import app
-from tests.encoder_fixtures import image_bytes, make_product_photo
+from tests.factories import product_with_drawn_photos
 from visualsearch import indexing, services
 from visualsearch.encoders import reset_encoders
 from visualsearch.models import EmbeddingSpace, ImageEmbedding, SpaceStatus
@@ -24,16 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("use_tiny_clip")]
 
 
 def photos(count: int, sku: str = "S-1") -> list[int]:
-    product = catalog.product_create(
-        sku=sku,
-        name=f"Product {sku}",
-        price=Decimal("5"),
-        images=[
-            catalog.ImageUpload(file=image_bytes(make_product_photo("square", "red", size=(64, 64), seed=i)))
-            for i in range(count)
-        ],
-    )
-    return list(product.images.order_by("pk").values_list("pk", flat=True))
+    return product_with_drawn_photos(count, sku=sku, shape="square", colour="red")
 
 
 def switch_clip_version(settings, source: Path, target: Path) -> None:

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 if TYPE_CHECKING:
     import torch
     from PIL import Image
+    from sentence_transformers import SentenceTransformer
 
 IMAGE: Final = "image"
 TEXT: Final = "text"
@@ -165,3 +166,15 @@ def decode_side(encoders: Iterable[Encoder]) -> int | None:
     """The smallest decode of a photo that serves every one of ``encoders`` (None: full size)."""
     sides = [encoder.input_side for encoder in encoders]
     return None if not sides or None in sides else max(side for side in sides if side is not None)
+
+
+def sentence_transformer_texts(model: SentenceTransformer, texts: list[str]) -> np.ndarray:
+    """One batch of texts through a sentence-transformers model, as unit float32 rows."""
+    embeddings = model.encode(
+        texts,
+        batch_size=len(texts),
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+    )
+    return l2_normalise(np.asarray(embeddings))

@@ -21,6 +21,7 @@ from .base import (
     EncoderUnavailable,
     l2_normalise,
     resolve_device,
+    sentence_transformer_texts,
     weights_fingerprint,
 )
 from .pixels import PixelPipeline
@@ -84,14 +85,7 @@ class ClipEncoder(Encoder):
         return l2_normalise(embeddings.float().cpu().numpy())
 
     def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
-        embeddings = self._model.encode(
-            texts,
-            batch_size=len(texts),
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return l2_normalise(np.asarray(embeddings))
+        return sentence_transformer_texts(self._model, texts)
 
 
 def load_clip_model(model_name: str, *, device: str) -> SentenceTransformer:

@@ -13,8 +13,8 @@ from .base import (
     Encoder,
     EncoderConfig,
     EncoderUnavailable,
-    l2_normalise,
     resolve_device,
+    sentence_transformer_texts,
     weights_fingerprint,
 )
 
@@ -49,14 +49,7 @@ class TextEncoder(Encoder):
         self.version = f"{config.model_name}@{fingerprint}"
 
     def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
-        embeddings = self._model.encode(
-            texts,
-            batch_size=len(texts),
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return l2_normalise(np.asarray(embeddings))
+        return sentence_transformer_texts(self._model, texts)
 
 
 def _model_source(model_name: str) -> str:
