@@ -50,6 +50,9 @@ class Command(BaseCommand):
             "--vector-storage", choices=["default", "external", "plain"], default="default",
             help="default: the schema's (vectors inline, STORAGE MAIN); external: pgvector's default, in TOAST",
         )  # fmt: skip
+        parser.add_argument(
+            "--maintenance-work-mem", default="1500MB", help="for building the HNSW indexes (e.g. 8GB for 1M products)"
+        )
         parser.add_argument("--only", choices=["unfiltered", "filtered"], default=None, help="run one half only")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -65,7 +68,12 @@ class Command(BaseCommand):
             self._log(options, f"Building {options['products']} products in {connections[alias].settings_dict['NAME']}")
             started = time.perf_counter()
             bench_catalogue.build_catalogue(
-                alias, products=options["products"], specs=specs, seed=options["seed"], storage=storage
+                alias,
+                products=options["products"],
+                specs=specs,
+                seed=options["seed"],
+                storage=storage,
+                maintenance_work_mem=options["maintenance_work_mem"],
             )
             build_seconds = round(time.perf_counter() - started, 1)
         overrides = {
