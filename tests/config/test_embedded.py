@@ -115,6 +115,20 @@ def test_embedded_postgres_starts_is_reused_and_stops(tmp_path: Path) -> None:
         _release(third)
 
 
+def test_a_killed_process_does_not_keep_the_embedded_postgres_running(tmp_path: Path) -> None:
+    data_dir = tmp_path / "postgres"
+    survivor, _ = _hold(HOLD_POSTGRES, data_dir)
+    victim, _ = _hold(HOLD_POSTGRES, data_dir)
+    pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    victim.kill()  # no exit handlers: it stays on the library's list of users
+    victim.wait(timeout=10)
+    assert victim.pid in json.loads((data_dir / ".handle_pids.json").read_text())
+
+    _release(survivor)
+
+    assert _wait_until(lambda: not _pid_alive(pid)), "the last live user stops the server"
+
+
 def test_configured_urls_are_used_instead_of_embedded_servers(tmp_path: Path) -> None:
     code = (
         "import django; from django.conf import settings; django.setup(); "
