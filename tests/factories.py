@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import factory
 from django.utils.text import slugify
 
 from catalog import services
 from catalog.models import Brand, Category, Product
-from tests.encoder_fixtures import Shape, image_bytes, make_product_photo
+
+if TYPE_CHECKING:
+    from tests.encoder_fixtures import Shape
 
 
 class CategoryFactory(factory.django.DjangoModelFactory[Category]):
@@ -48,6 +51,9 @@ class ProductFactory(factory.django.DjangoModelFactory[Product]):
 
 def product_with_drawn_photos(count: int, *, sku: str, shape: Shape = "star", colour: str = "blue") -> list[int]:
     """A product with ``count`` distinct small drawn photos, through the services; their ids in order."""
+    # Imported here: tests.encoder_fixtures is a pytest plugin and must be imported by pytest first.
+    from tests.encoder_fixtures import image_bytes, make_product_photo
+
     product = services.product_create(
         sku=sku,
         name=f"Product {sku}",
