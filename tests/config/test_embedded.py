@@ -11,7 +11,13 @@ from pathlib import Path
 
 import psycopg
 
-from config.embedded import EmbeddedValkey, _pid_alive, _responds, start_embedded_postgres
+from config.embedded import (
+    POSTGRES_MALLOC_ENVIRONMENT,
+    EmbeddedValkey,
+    _pid_alive,
+    _responds,
+    start_embedded_postgres,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,3 +157,15 @@ def test_start_embedded_postgres_creates_the_database(tmp_path: Path) -> None:
     server = start_embedded_postgres(tmp_path / "pg", database="fresh_db")
     with psycopg.connect(host=server.socket_dir, user=server.user, dbname="fresh_db") as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("fresh_db",)
+
+
+def test_embedded_postgres_keeps_freed_memory_instead_of_faulting_it_in_every_query(tmp_path: Path) -> None:
+    preset = {name for name in POSTGRES_MALLOC_ENVIRONMENT if name in os.environ}
+    start_embedded_postgres(tmp_path / "pg")
+    pid = int((tmp_path / "pg" / "postmaster.pid").read_text().split()[0])
+    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    for name, value in POSTGRES_MALLOC_ENVIRONMENT.items():
+        expected = os.environ[name] if name in preset else value  # a value set by the user wins
+        assert f"{name}={expected}".encode() in environment
+        if name not in preset:
+            assert name not in os.environ, "only the server gets it, not this process's later children"
