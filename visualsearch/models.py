@@ -39,9 +39,13 @@ class EmbeddingSpace(models.Model):
         return f"{self.encoder}/{self.modality} {self.model_version} ({self.status})"
 
     @property
+    def table(self) -> str:
+        """The table holding this space's vectors."""
+        return ImageEmbedding._meta.db_table if self.modality == "image" else ProductTextEmbedding._meta.db_table
+
+    @property
     def index_name(self) -> str:
-        table = ImageEmbedding._meta.db_table if self.modality == "image" else ProductTextEmbedding._meta.db_table
-        return f"{table}_hnsw_{self.pk}"
+        return f"{self.table}_hnsw_{self.pk}"
 
 
 class ImageEmbedding(models.Model):

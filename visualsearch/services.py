@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalog.models import IndexingStatus, Product, ProductImage
 from visualsearch.models import EmbeddingSpace, ImageEmbedding, ProductTextEmbedding, SpaceStatus
+from visualsearch.search.engine import hnsw_index_sql
 
 if TYPE_CHECKING:
     from visualsearch.encoders.base import Encoder
@@ -122,13 +123,9 @@ def space_for_encoder(*, encoder: Encoder, modality: str) -> EmbeddingSpace:
 
 def space_ensure_index(*, space: EmbeddingSpace) -> None:
     """Create the space's partial HNSW index (cosine distance) if it does not exist."""
-    table = ImageEmbedding._meta.db_table if space.modality == "image" else ProductTextEmbedding._meta.db_table
-    dimension = int(space.dimension)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'CREATE INDEX IF NOT EXISTS "{space.index_name}" ON "{table}" '
-            f"USING hnsw ((vector::vector({dimension})) vector_cosine_ops) "
-            f"WITH (m = 16, ef_construction = 64) WHERE space_id = {int(space.pk)}"
+            hnsw_index_sql(table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk)
         )
 
 

@@ -7,6 +7,7 @@ from typing import cast
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from visualsearch.encoders.base import Encoder
 from visualsearch.models import SpaceStatus
@@ -33,8 +34,8 @@ def test_each_space_gets_a_partial_hnsw_cosine_index() -> None:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [space.index_name])
         (definition,) = cursor.fetchone()
     assert "USING hnsw" in definition
-    assert "vector_cosine_ops" in definition
-    assert "(vector)::vector(512)" in definition
+    assert "halfvec_cosine_ops" in definition
+    assert "(vector)::halfvec(512)" in definition
     assert f"space_id = {space.pk}" in definition
 
 
@@ -48,3 +49,30 @@ def test_first_space_is_active_and_a_new_version_builds_beside_it() -> None:
     space_activate(space=second)
     first.refresh_from_db()
     assert (first.status, second.status) == (SpaceStatus.RETIRED, SpaceStatus.ACTIVE)
+
+
+def _index_definition(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        row = cursor.fetchone()
+    return row[0] if row else ""
+
+
+@pytest.mark.django_db(transaction=True)  # CREATE INDEX CONCURRENTLY runs outside a transaction
+def test_half_precision_migration_rebuilds_existing_indexes_in_both_directions() -> None:
+    space = space_for_encoder(encoder=_encoder("v1", dimension=8), modality="image")
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("visualsearch", "0003_vectors_inline")])
+        assert "vector_cosine_ops" in _index_definition(space.index_name)
+
+        executor = MigrationExecutor(connection)  # the graph state is per executor
+        executor.migrate([("visualsearch", "0004_half_precision_indexes")])
+        definition = _index_definition(space.index_name)
+        assert "halfvec_cosine_ops" in definition
+        assert "(vector)::halfvec(8)" in definition
+        assert f"space_id = {space.pk}" in definition
+        assert not _index_definition(f"{space.index_name}_new")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from visualsearch.models import EmbeddingSpace, SpaceStatus
+from visualsearch.search.engine import hnsw_index_sql
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ BRANDS = 50
 CHUNK = 5000
 CLUSTERS = 2000
 SPREAD = 0.6
-DATA_VERSION = "bench-clustered-v2"  # stored as the spaces' model_version; a change forces a rebuild
+DATA_VERSION = "bench-clustered-v3"  # stored as the spaces' model_version; a change forces a rebuild
 
 
 @dataclass(frozen=True)
@@ -153,11 +154,10 @@ def build_catalogue(
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         for space in EmbeddingSpace.objects.using(alias).all():
             logger.info("Building HNSW index of %s", space)
-            table = "visualsearch_imageembedding" if space.modality == "image" else "visualsearch_producttextembedding"
             cursor.execute(
-                f'CREATE INDEX IF NOT EXISTS "{space.index_name}" ON "{table}" '
-                f"USING hnsw ((vector::vector({int(space.dimension)})) vector_cosine_ops) "
-                f"WITH (m = 16, ef_construction = 64) WHERE space_id = {int(space.pk)}"
+                hnsw_index_sql(
+                    table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk
+                )
             )
         cursor.execute("ANALYZE")
 

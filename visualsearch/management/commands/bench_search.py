@@ -86,7 +86,7 @@ class Command(BaseCommand):
             ]
             if options[key] is not None
         }
-        with override_settings(**overrides):
+        with override_settings(DEBUG=False, **overrides):  # as in production: no query log
             report = self._run(alias, options)
         report["build_seconds"] = build_seconds
         report["settings"] = {
