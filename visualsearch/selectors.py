@@ -6,8 +6,10 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 1. For every signal, the nearest photo (or product-text) vectors that pass the filters, from
    the space's HNSW index with an iterative scan, or by an exact scan when the filter matches
    at most ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS`` products; grouped to one row per product.
-2. The union of those candidates is scored by every signal exactly (one query per signal), so
-   a product found by one signal is judged by all; a product's score is its best photo.
+2. The union of those candidates is scored by every signal exactly, so a product found by one
+   signal is judged by all; a product's score is its best photo. Steps 1 and 2 are one
+   statement; only when a signal's nearest vectors hold too few distinct products does it ask
+   the index again, with a larger k, and score in a second statement.
 3. Weighted sum, optional business re-ranking and diversity (visualsearch.ranking), then the
    hits are loaded with everything a product card shows in a fixed number of queries.
 """
@@ -151,12 +153,19 @@ def search_vectors(
                 iterative_scan=settings.SHOPLENS_SEARCH_ITERATIVE_SCAN,
                 max_scan_tuples=int(settings.SHOPLENS_SEARCH_MAX_SCAN_TUPLES),
             )
-        found = _candidates(cursor, signals, product_filter, wanted=wanted, exact=exact, prelude=prelude)
-        if len(signals) == 1:
-            rows_by_signal = found  # the index rows already hold each product's best photo
-        else:
-            candidate_ids = sorted({row[0] for rows in found.values() for row in rows})
-            rows_by_signal = engine.similarities(cursor, signals, candidate_ids)
+        rows_by_signal = None
+        if len(signals) > 1:  # the usual case in one statement; a short signal asks again below
+            k = _first_k(wanted)
+            scored = engine.nearest_and_scored(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
+            if all(products >= wanted or read < k for products, read in scored.found.values()):
+                rows_by_signal = scored.similarities
+        if rows_by_signal is None:
+            found = _candidates(cursor, signals, product_filter, wanted=wanted, exact=exact, prelude=prelude)
+            if len(signals) == 1:
+                rows_by_signal = found  # the index rows already hold each product's best photo
+            else:
+                candidate_ids = sorted({row[0] for rows in found.values() for row in rows})
+                rows_by_signal = engine.similarities(cursor, signals, candidate_ids)
 
     ranked = ranking.combine(
         rows_by_signal,

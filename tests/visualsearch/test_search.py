@@ -12,11 +12,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Category
+from catalog.models import Category, ProductImage
+from tests.factories import product_with_drawn_photos
 from tests.search_fixtures import photo
 from visualsearch.encoders import get_encoder
+from visualsearch.indexing import embed_images
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.selectors import EmptyQuery, SearchFilters, SearchQuery, search_products
+from visualsearch.search import engine
+from visualsearch.search.queries import SIGNAL_SPACES, encode_query
+from visualsearch.selectors import EmptyQuery, SearchFilters, SearchQuery, active_spaces, search_products
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +222,40 @@ def test_match_percent_is_a_percentage(search_catalogue):
     result = search_products(query=SearchQuery(text="gold star lamp"), filters=SearchFilters(), limit=20)
     assert all(0 <= hit.match_percent <= 100 for hit in result.hits)
     assert result.hits[0].match_percent >= result.hits[-1].match_percent
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_candidates_and_scores_in_one_statement_match_the_two_step_path(search_catalogue, exact):
+    spaces = active_spaces()
+    photo_bytes = search_catalogue.photos[("square", "green")][0]
+    encoded = encode_query(SearchQuery(images=(photo_bytes,)), spaces=spaces)
+    signals = [
+        engine.Signal(name, spaces[SIGNAL_SPACES[name]].pk, spaces[SIGNAL_SPACES[name]].dimension, "image", vector)
+        for name, vector in encoded.vectors.items()
+    ]
+    assert len(signals) == 2
+    product_filter = engine.product_filter_sql(SearchFilters())
+    with connection.cursor() as cursor:
+        scored = engine.nearest_and_scored(cursor, signals, product_filter, k=6, exact=exact)
+        found = engine.nearest_products(cursor, signals, product_filter, k=6, exact=exact)
+        union = sorted({row[0] for rows, _ in found.values() for row in rows})
+        two_step = engine.similarities(cursor, signals, union)
+
+    assert {name: (len(rows), read) for name, (rows, read) in found.items()} == scored.found
+    for signal in signals:
+        one, two = sorted(scored.similarities[signal.name]), sorted(two_step[signal.name])
+        assert [row[:2] for row in one] == [row[:2] for row in two]  # the same photos of the same products
+        assert [row[2] for row in one] == pytest.approx([row[2] for row in two])
+
+
+def test_a_signal_whose_nearest_photos_hold_too_few_products_asks_again(search_catalogue, settings):
+    crowd = product_with_drawn_photos(6, sku="CROWD", shape="circle", colour="red")
+    embed_images(image_ids=crowd)
+    settings.SHOPLENS_SEARCH_CANDIDATES = 2  # k = 2 x limit = 4 photos, all of them CROWD's
+    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    query = ProductImage.objects.get(pk=crowd[0]).image.read()
+    with CaptureQueriesContext(connection) as captured:
+        result = image_search(query, limit=2)
+    assert [hit.product.sku for hit in result.hits][:1] == ["CROWD"]
+    assert len(result.hits) == 2
+    assert sum("MATERIALIZED" in query["sql"] for query in captured) >= 2, "asked the index again"
