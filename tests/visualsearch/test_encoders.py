@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -196,6 +197,36 @@ def test_missing_local_clip_directory_is_reported(settings: Any, tmp_path: Path)
     with pytest.raises(EncoderUnavailable) as caught:
         get_encoder("clip")
     _assert_actionable(caught.value, str(tmp_path / "not-there"))
+
+
+def test_an_unavailable_model_is_tried_again_only_after_the_retry_interval(
+    settings: Any, tmp_path: Path, tiny_clip_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import visualsearch.encoders as registry
+    from visualsearch.encoders.clip import ClipEncoder
+
+    attempts: list[str] = []
+    original_init = ClipEncoder.__init__
+
+    def counting_init(self: ClipEncoder, config: Any) -> None:
+        attempts.append(config.model_name)
+        original_init(self, config)
+
+    monkeypatch.setattr(ClipEncoder, "__init__", counting_init)
+    model_dir = tmp_path / "clip"
+    _override(settings, "clip", MODEL=str(model_dir))
+    for _ in range(3):  # batches or searches in a row: one attempt, the same explanation each time
+        with pytest.raises(EncoderUnavailable) as caught:
+            get_encoder("clip")
+        _assert_actionable(caught.value, str(model_dir))
+    assert attempts == [str(model_dir)]
+
+    shutil.copytree(tiny_clip_dir, model_dir)  # the model arrives
+    with pytest.raises(EncoderUnavailable):
+        get_encoder("clip")  # still within the interval
+    monkeypatch.setattr(registry, "RETRY_UNAVAILABLE_AFTER_S", 0.0)
+    assert get_encoder("clip").encode_texts(["red shoes"]).shape == (1, 512)
+    assert len(attempts) == 2
 
 
 def test_registry_returns_the_same_encoder_each_time() -> None:

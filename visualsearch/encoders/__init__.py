@@ -1,5 +1,9 @@
 """Encoder registry: each configured model is loaded once per process, on first use.
 
+A model that cannot load (no network for a download, a missing directory) is not tried again
+for ``RETRY_UNAVAILABLE_AFTER_S``: every indexing batch and every search would otherwise repeat
+the cache lookup and the hub probe before giving up the same way.
+
 Importing this package stays cheap (no torch); a backend module is imported when first asked for.
 """
 
@@ -8,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -35,15 +40,19 @@ __all__ = [
     "reset_encoders",
 ]
 
+RETRY_UNAVAILABLE_AFTER_S = 60.0
+
 _lock = threading.Lock()
 _encoders: dict[EncoderConfig, Encoder] = {}
+_unavailable: dict[EncoderConfig, tuple[float, str]] = {}  # config -> (when it failed, why)
 
 
 def get_encoder(name: str) -> Encoder:
     """The loaded encoder ``name``, configured by ``settings.SHOPLENS_ENCODERS[name]``.
 
     Cached per configuration, so a settings override (tests) gets its own instance. Loading holds
-    a lock: two threads asking at once load the model once.
+    a lock: two threads asking at once load the model once. ``EncoderUnavailable`` when it cannot
+    load, repeated without a new attempt for ``RETRY_UNAVAILABLE_AFTER_S``.
     """
     config = encoder_config(name)
     encoder = _encoders.get(config)
@@ -52,9 +61,17 @@ def get_encoder(name: str) -> Encoder:
     with _lock:
         encoder = _encoders.get(config)
         if encoder is None:
+            failed_at, reason = _unavailable.get(config, (-RETRY_UNAVAILABLE_AFTER_S, ""))
+            if time.monotonic() - failed_at < RETRY_UNAVAILABLE_AFTER_S:
+                raise EncoderUnavailable(reason)
             _apply_torch_threads()
             backend = import_string(config.backend)
-            encoder = backend(config)
+            try:
+                encoder = backend(config)
+            except EncoderUnavailable as exc:
+                _unavailable[config] = (time.monotonic(), str(exc))
+                raise
+            _unavailable.pop(config, None)
             # Drop the model of an older configuration of the same name: it will not be asked for.
             for stale in [key for key in _encoders if key.name == name]:
                 del _encoders[stale]
@@ -82,9 +99,11 @@ def enabled_encoders() -> list[str]:
 
 
 def reset_encoders() -> None:
-    """Forget every loaded encoder (tests; after changing model files on disk)."""
+    """Forget every loaded encoder and every failure to load one (tests; after changing model
+    files on disk)."""
     with _lock:
         _encoders.clear()
+        _unavailable.clear()
 
 
 logger = logging.getLogger(__name__)
