@@ -61,9 +61,9 @@ def get_encoder(name: str) -> Encoder:
     with _lock:
         encoder = _encoders.get(config)
         if encoder is None:
-            failed_at, reason = _unavailable.get(config, (-RETRY_UNAVAILABLE_AFTER_S, ""))
-            if time.monotonic() - failed_at < RETRY_UNAVAILABLE_AFTER_S:
-                raise EncoderUnavailable(reason)
+            failure = _unavailable.get(config)
+            if failure and time.monotonic() - failure[0] < RETRY_UNAVAILABLE_AFTER_S:
+                raise EncoderUnavailable(failure[1])
             _apply_torch_threads()
             backend = import_string(config.backend)
             try:
