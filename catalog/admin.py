@@ -1,25 +1,22 @@
-"""Catalogue admin. Forms validate; every write goes through catalog.services."""
+"""Catalogue admin. Forms validate; every write goes through catalog.services.
+
+The search app extends ``ProductAdmin`` with find-similar, photo search and re-indexing
+(visualsearch.admin)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpRequest
 from django.utils.html import format_html
 
 from catalog import services
 from catalog.imaging import ImageRejected, image_info
 from catalog.models import Brand, Category, IndexingStatus, Product, ProductImage
-from visualsearch.forms import PhotoSearchForm
-from visualsearch.selectors import SearchFilters, SearchQuery
-from visualsearch.views import hit_cards, run_search
 
 
 class ProductImageForm(forms.ModelForm):
@@ -117,14 +114,13 @@ class ProductAdmin(admin.ModelAdmin):
     form = ProductForm
     inlines = [ProductImageInline]
     list_display = [
-        "thumbnail", "name", "sku", "category", "brand", "price", "stock", "is_active", "indexing", "find_similar",
+        "thumbnail", "name", "sku", "category", "brand", "price", "stock", "is_active", "indexing",
     ]  # fmt: skip
     list_display_links = ["thumbnail", "name"]
     list_filter = ["is_active", InStockFilter, IndexingStatusFilter, "category", "brand"]
     list_select_related = ["category", "brand"]
     search_fields = ["sku", "name"]
-    readonly_fields = ["slug", "created_at", "updated_at", "find_similar"]
-    actions = ["reindex_selected"]
+    readonly_fields = ["slug", "created_at", "updated_at"]
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
@@ -161,62 +157,6 @@ class ProductAdmin(admin.ModelAdmin):
         if obj.photos_pending:
             return f"{obj.photos_pending} pending"
         return "ready"
-
-    @admin.display(description="Similar")
-    def find_similar(self, obj: Product) -> str:
-        if not obj.pk:
-            return "—"
-        url = reverse("admin:catalog_product_similar", args=[obj.pk])
-        return format_html('<a href="{}">Find similar<span class="visually-hidden"> to {}</span></a>', url, obj.name)
-
-    def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view
-        return [
-            path("<int:product_id>/similar/", view(self.similar_view), name="catalog_product_similar"),
-            path("photo-search/", view(self.photo_search_view), name="catalog_product_photo_search"),
-            *super().get_urls(),
-        ]
-
-    def similar_view(self, request: HttpRequest, product_id: int) -> HttpResponse:
-        """Products that look like this one (inactive ones too): duplicates show up first."""
-        product = get_object_or_404(Product, pk=product_id)
-        result, error = run_search(
-            query=SearchQuery(product_id=product.pk), filters=SearchFilters(active_only=False), limit=24
-        )
-        title = f"Products similar to “{product.name}”"
-        return self._similar_response(request, title, hit_cards(result.hits) if result else [], error, product)
-
-    def photo_search_view(self, request: HttpRequest) -> HttpResponse:
-        """Search by photo from the product list, to spot a duplicate before adding a product."""
-        posted = request.method == "POST"
-        form = PhotoSearchForm(request.POST if posted else None, request.FILES if posted else None)
-        cards, error = [], ""
-        if posted and form.is_valid():
-            filters = SearchFilters(active_only=False)
-            result, error = run_search(query=form.search_query(), filters=filters, limit=24)
-            cards = hit_cards(result.hits) if result else []
-        elif form.errors:
-            error = " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
-        return self._similar_response(request, "Products that look like your photo", cards, error, None, form)
-
-    def _similar_response(self, request: HttpRequest, title: str, cards: list[Any], error: str,
-                          product: Product | None, form: Any = None) -> TemplateResponse:  # fmt: skip
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": title,
-            "cards": cards,
-            "search_error": error,
-            "product": product,
-            "form": form,
-            "searched": request.method == "POST" or product is not None,
-        }
-        return TemplateResponse(request, "admin/catalog/product/similar.html", context)
-
-    @admin.action(description="Re-index photos of selected products")
-    def reindex_selected(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        count = services.product_images_reindex(products=list(queryset))
-        self.message_user(request, f"Queued {count} photo(s) for indexing.", messages.SUCCESS)
 
     def save_model(self, request: HttpRequest, obj: Product, form: forms.ModelForm, change: bool) -> None:
         data = {field: form.cleaned_data[field] for field in form.changed_data if field in services.UPDATABLE_FIELDS}

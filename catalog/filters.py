@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import django_filters
 
-from catalog.models import Brand, Category, Product
-from catalog.querysets import ProductQuerySet
-from visualsearch.selectors import SearchFilters
+from catalog.criteria import ProductCriteria
+from catalog.models import Brand, Category, Product, ProductQuerySet
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -32,11 +31,11 @@ class ProductFilter(django_filters.FilterSet):
     def filter_in_stock(self, queryset: ProductQuerySet, name: str, value: bool | None) -> ProductQuerySet:
         return queryset.in_stock() if value else queryset
 
-    def search_filters(self, *, active_only: bool = True) -> SearchFilters:
-        """The same choices for the search selector; call after ``is_valid()``."""
+    def criteria(self, *, active_only: bool = True) -> ProductCriteria:
+        """The same choices as a value (for the search selector); call after ``is_valid()``."""
         data = self.form.cleaned_data
         category = data.get("category")
-        return SearchFilters(
+        return ProductCriteria(
             category_id=category.pk if category is not None else None,
             brand_ids=tuple(brand.pk for brand in data.get("brand") or ()),
             price_min=data.get("price_min"),

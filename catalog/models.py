@@ -7,9 +7,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
-from catalog.querysets import CategoryQuerySet, ProductQuerySet
+# What the text encoder reads of a product (``Product.search_text``); a change to any of these
+# fields is announced with ``text_changed`` so the product's text vector follows.
+SEARCH_TEXT_FIELDS = frozenset({"name", "description", "brand", "category"})
 
 
 class Category(models.Model):
@@ -19,8 +21,6 @@ class Category(models.Model):
     slug = models.SlugField(max_length=140)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     path = models.CharField(max_length=1000, unique=True, editable=False)
-
-    objects = CategoryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "categories"
@@ -33,6 +33,26 @@ class Category(models.Model):
     @property
     def depth(self) -> int:
         return self.path.count("/") - 1
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    """Chainable reads: ``Product.objects.active().in_category(c)``."""
+
+    def active(self) -> ProductQuerySet:
+        return self.filter(is_active=True)
+
+    def in_category(self, category: Category) -> ProductQuerySet:
+        """Products in the category or any of its sub-categories."""
+        return self.filter(category__path__startswith=category.path)
+
+    def in_stock(self) -> ProductQuerySet:
+        return self.filter(stock__gt=0)
+
+    def with_listing_data(self) -> ProductQuerySet:
+        """Everything a product card shows, in a fixed number of queries."""
+        return self.select_related("brand", "category").prefetch_related(
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+        )
 
 
 class Brand(models.Model):
@@ -94,11 +114,18 @@ class Product(models.Model):
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
-        return reverse("catalog:product-detail", kwargs={"slug": self.slug})
+        return reverse("storefront:product-detail", kwargs={"slug": self.slug})
 
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+    def search_text(self) -> str:
+        """What the text encoder reads: name, brand, category path and description
+        (``SEARCH_TEXT_FIELDS``)."""
+        brand = self.brand.name if self.brand else ""
+        parts = [self.name, brand, str(self.category or ""), self.description]
+        return "\n".join(part.strip() for part in parts if part and part.strip())
 
 
 class IndexingStatus(models.TextChoices):
@@ -130,7 +157,7 @@ class ProductImage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["product", "position", "id"]
+        ordering = ["position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["product", "sha256"], name="product_image_unique_bytes"),
         ]

@@ -1,5 +1,5 @@
 """Writes to the catalogue. Admin, API, importers, commands and tasks all come through here,
-so validation and indexing follow every change the same way."""
+so validation and the ``catalog_changed`` announcement follow every change the same way."""
 
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
 
+from catalog.changes import announce
 from catalog.imaging import ImageRejected, image_info
-from catalog.models import Brand, Category, IndexingStatus, Product, ProductImage
-from visualsearch.services import schedule_indexing
+from catalog.models import SEARCH_TEXT_FIELDS, Brand, Category, IndexingStatus, Product, ProductImage
 
-# Fields whose change alters what the text encoder sees.
-TEXT_FIELDS = frozenset({"name", "description", "brand", "category"})
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "category", "brand", "price", "currency", "stock", "rating", "is_active", "attributes"}
 )
@@ -102,13 +100,13 @@ def product_create(
     product.save()
     for upload in images:
         product_image_add(product=product, upload=upload)
-    schedule_indexing(product_ids=[product.pk])
+    announce(product_ids=[product.pk])
     return product
 
 
 @transaction.atomic
 def product_update(*, product: Product, **changes: Any) -> Product:
-    """Apply ``changes`` (a subset of UPDATABLE_FIELDS); re-index the text when it changed."""
+    """Apply ``changes`` (a subset of UPDATABLE_FIELDS); announce the product when its search text changed."""
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise TypeError(f"product_update() cannot change: {', '.join(sorted(unknown))}")
@@ -121,8 +119,8 @@ def product_update(*, product: Product, **changes: Any) -> Product:
         product.currency = product.currency.upper()
     product.full_clean()
     product.save()
-    if changed & TEXT_FIELDS:
-        schedule_indexing(product_ids=[product.pk])
+    if changed & SEARCH_TEXT_FIELDS:
+        announce(product_ids=[product.pk])
     return product
 
 
@@ -164,7 +162,7 @@ def product_image_add(*, product: Product, upload: ImageUpload, position: int | 
         if image.image.name:
             image.image.storage.delete(image.image.name)  # no orphan file for a row that never existed
         raise
-    schedule_indexing(image_ids=[image.pk])
+    announce(image_ids=[image.pk])
     return image
 
 
@@ -186,11 +184,11 @@ def product_image_delete(*, image: ProductImage) -> None:
 
 
 def product_images_reindex(*, products: Iterable[Product]) -> int:
-    """Mark the products' photos pending and queue them (admin action, API)."""
+    """Mark the products' photos pending and announce them for recomputing (admin action, API)."""
     products = list(products)
     ids = list(ProductImage.objects.filter(product__in=products).values_list("pk", flat=True))
     ProductImage.objects.filter(pk__in=ids).update(indexing_status=IndexingStatus.PENDING, indexing_error="")
-    schedule_indexing(image_ids=ids, product_ids=[p.pk for p in products], force=True)
+    announce(image_ids=ids, product_ids=[p.pk for p in products], force=True)
     return len(ids)
 
 

@@ -127,7 +127,7 @@ def product_photo() -> Callable[..., Image.Image]:
 @pytest.fixture(scope="session")
 def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded random CLIP with a 512-d projection, in sentence-transformers format (built once)."""
-    from visualsearch.encoders.random_clip import build_random_clip
+    from devtools.random_clip import build_random_clip
 
     return build_random_clip(tmp_path_factory.mktemp("tiny-clip"), size="tiny", seed=0)
 

@@ -1,4 +1,5 @@
-"""Pytest plugin: a small indexed catalogue of drawn products for search tests.
+"""Pytest plugin: a small indexed catalogue of drawn products for search tests, and a stand-in
+for the search selector behind the HTML pages (``selector``).
 
 Built once per test module (the encoders load once) inside a transaction that is rolled back
 when the module ends; each test runs in a savepoint inside it, like Django's setUpTestData.
@@ -21,6 +22,7 @@ from django.test import override_settings
 from catalog import services
 from catalog.models import Brand, Category, Product, ProductImage
 from tests.encoder_fixtures import image_bytes, make_product_photo
+from visualsearch.search.types import SearchHit, SearchResult
 
 SHAPES = {  # shape -> category path below "shop"
     "circle": ["Shop", "Round"],
@@ -122,3 +124,26 @@ def _build(catalogue: SearchCatalogue) -> SearchCatalogue:
             path=services.category_ensure_path(names=parent.split("/")).path
         )
     return catalogue
+
+
+class SelectorStandIn:
+    """Records what a page asked the search selector (keyword arguments) and answers with ``hits``."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.hits: list[SearchHit] = []
+        self.error: Exception | None = None
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        if self.error:
+            raise self.error
+        return SearchResult(hits=self.hits, query_time_ms=12.0, encoders=("clip", "visual"))
+
+
+@pytest.fixture
+def selector(monkeypatch) -> SelectorStandIn:
+    """The storefront's and the admin's searches answered by a stand-in (``visualsearch.cards``)."""
+    stand_in = SelectorStandIn()
+    monkeypatch.setattr("visualsearch.cards.search_products", stand_in)
+    return stand_in

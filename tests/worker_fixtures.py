@@ -8,73 +8,26 @@ both sides share. Tests that use it need ``transactional_db``: the worker only s
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from devtools import processes
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT = 90.0
 
 
-@dataclass
-class WorkerProcess:
-    """A running worker and its log file."""
-
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    env: dict[str, str] = field(repr=False)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def wait_for_log(self, text: str, *, timeout: float = 30.0, after: int = 0) -> None:
-        """Wait until ``text`` appears in the log (past character ``after``)."""
-        deadline = time.monotonic() + timeout
-        while text not in self.log()[after:]:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Worker exited ({self.process.returncode}):\n{self.log()[-4000:]}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{text!r} not in the worker log after {timeout}s:\n{self.log()[-4000:]}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL, as the kernel's OOM killer or a lost machine would: no cleanup, no ack."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+WorkerProcess = processes.ChildProcess
 
 
 def database_url() -> str:
-    """The URL of the database this test process uses (pytest-django's ``test_<NAME>``).
-
-    A socket directory goes in ``?host=``: django-environ does not decode ``%2F`` in the host part.
-    """
-    db = connection.settings_dict
-    user = quote(str(db["USER"]), safe="")
-    password = f":{quote(str(db['PASSWORD']), safe='')}" if db.get("PASSWORD") else ""
-    host = str(db["HOST"] or "")
-    if host.startswith("/"):
-        return f"postgres://{user}{password}@/{db['NAME']}?host={quote(host)}"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
+    """The URL of the database this test process uses (pytest-django's ``test_<NAME>``)."""
+    return processes.database_url(connection.settings_dict)
 
 
 def worker_environment(*, media_root: Path, clip_model: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -94,7 +47,7 @@ def worker_environment(*, media_root: Path, clip_model: str, extra: dict[str, st
         "CELERY_UNACKED_RESTORE_THROTTLE": "1",
         "DJANGO_TEST_MEDIA_ROOT": str(media_root),
         "CLIP_MODEL": clip_model,
-        "SHOPLENS_ENCODERS": ",".join(settings.SHOPLENS_ENABLED_ENCODERS),
+        "SHOPLENS_ENABLED_ENCODERS": ",".join(settings.SHOPLENS_ENABLED_ENCODERS),
         "SHOPLENS_INDEX_IN_PROCESS": "false",
         "TOKENIZERS_PARALLELISM": "false",
         "PYTHONPATH": str(BASE_DIR),
@@ -105,18 +58,7 @@ def worker_environment(*, media_root: Path, clip_model: str, extra: dict[str, st
 def start_worker(*, env: dict[str, str], log_path: Path, queues: str = "embeddings,default") -> WorkerProcess:
     """Start ``celery -A config worker`` (prefork, one child, in its own process group so a kill
     takes both) and wait until it consumes."""
-    command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker",
-        "-Q", queues, "--pool=prefork", "--concurrency=1", "--loglevel=INFO",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
-    ]  # fmt: skip
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    log.close()
-    worker = WorkerProcess(process=process, log_path=log_path, env=env)
+    worker = processes.start(processes.worker_command(queues=queues, name="test"), env=env, log_path=log_path)
     try:
         worker.wait_for_log(" ready.", timeout=WORKER_START_TIMEOUT)
     except BaseException:
@@ -171,4 +113,4 @@ def worker_factory(
     yield start
     for worker in started:
         worker.stop()
-        print(f"--- {worker.log_path.name} (end) ---\n{worker.log()[-5000:]}")  # shown when the test fails
+        print(f"--- {worker.log_path} (end) ---\n{worker.log()[-5000:]}")  # shown when the test fails

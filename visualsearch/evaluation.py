@@ -13,8 +13,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from catalog.criteria import ProductCriteria
 from catalog.imaging import ImageRejected
-from visualsearch.selectors import SearchFilters, SearchQuery, search_products
+from visualsearch.search.types import SearchQuery
+from visualsearch.selectors import search_products
 
 IMAGE, TEXT = "image", "text"
 CUTOFFS = (1, 5, 10)
@@ -99,16 +101,16 @@ def read_labels(path: Path, *, kind: str | None = None, images_root: Path | None
 
 
 def evaluate(
-    queries: Iterable[LabelledQuery], *, filters: SearchFilters | None = None, worst: int = 5
+    queries: Iterable[LabelledQuery], *, criteria: ProductCriteria | None = None, worst: int = 5
 ) -> EvaluationReport:
     """Run every query through the search selector and score where the expected product lands."""
-    filters = filters or SearchFilters(active_only=False)
+    criteria = criteria or ProductCriteria(active_only=False)
     limit = min(50, int(getattr(settings, "SHOPLENS_SEARCH_MAX_LIMIT", 50)))  # deeper than 10: ranks of misses
     outcomes: list[QueryOutcome] = []
     encoders: set[str] = set()
     for labelled in queries:
         try:
-            result = search_products(query=_search_query(labelled), filters=filters, limit=limit)
+            result = search_products(query=_search_query(labelled), criteria=criteria, limit=limit)
         except (OSError, ImageRejected, ValueError) as exc:  # EmptyQuery is a ValueError
             outcomes.append(QueryOutcome(labelled, None, error=str(exc) or type(exc).__name__))
             continue

@@ -1,5 +1,5 @@
 """The search-by-photo form: one or more photos, from the file chooser or the phone camera.
-The filters beside it are ``catalog.forms.StorefrontFilter``."""
+The storefront puts its filters beside it (``storefront.forms.StorefrontFilter``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from catalog.imaging import ImageRejected, image_info
-from visualsearch.selectors import SearchQuery
+from visualsearch.search.types import SearchQuery
 
 ACCEPTED_TYPES = "image/png,image/jpeg,image/webp,image/gif"
 

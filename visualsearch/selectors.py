@@ -1,6 +1,6 @@
 """The search selector: the one read path behind the REST API and the HTML pages.
 
-``search_products`` encodes the query (visualsearch.search.queries), then ``search_vectors``
+``search_products`` encodes the query (visualsearch.search.encoding), then ``search_vectors``
 does the rest, which the benchmark calls directly with pre-computed vectors:
 
 1. For every signal, the nearest photo (or product-text) vectors that pass the filters, from
@@ -10,7 +10,7 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
    signal is judged by all; a product's score is its best photo. Steps 1 and 2 are one
    statement; only when a signal's nearest vectors hold too few distinct products does it ask
    the index again, with a larger k, and score in a second statement.
-3. Weighted sum, optional business re-ranking and diversity (visualsearch.ranking), then the
+3. Weighted sum, optional business re-ranking and diversity (visualsearch.search.ranking), then the
    hits are loaded with everything a product card shows in a fixed number of queries.
 """
 
@@ -18,83 +18,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, transaction
 
+from catalog.criteria import ProductCriteria
 from catalog.models import Product, ProductImage
-from visualsearch import ranking
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.search import engine
-from visualsearch.search.queries import IMAGE_SIGNALS, SIGNAL_SPACES, EmptyQuery, encode_query
-
-__all__ = [
-    "EmptyQuery",
-    "SearchFilters",
-    "SearchHit",
-    "SearchQuery",
-    "SearchResult",
-    "active_spaces",
-    "search_products",
-    "search_vectors",
-]
+from visualsearch.search import ranking, sql
+from visualsearch.search.encoding import encode_query
+from visualsearch.search.types import IMAGE_SIGNALS, SIGNAL_SPACES, SearchHit, SearchQuery, SearchResult, normalise
 
 
-@dataclass(frozen=True)
-class SearchFilters:
-    """What the shopper narrowed the results to; every field is optional and they combine."""
-
-    category_id: int | None = None  # includes sub-categories
-    brand_ids: tuple[int, ...] = ()
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    in_stock: bool = False
-    active_only: bool = True
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    """One of: photos (raw uploaded bytes; several = "more like these"), text, photos + text,
-    or a product ("similar products", the product itself excluded)."""
-
-    images: tuple[bytes, ...] = ()
-    negative_images: tuple[bytes, ...] = ()
-    text: str = ""
-    product_id: int | None = None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    product: Product
-    score: float  # weighted sum of the signals' cosine similarities
-    match_percent: int  # 0-100, comparable across queries of one kind
-    matched_image: ProductImage | None
-    signals: dict[str, float] = field(default_factory=dict)  # per-encoder cosine similarity
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    hits: list[SearchHit]
-    query_time_ms: float
-    encoders: tuple[str, ...]  # the encoders that contributed
-    kind: str = ""  # image, text, image_text or product
-    signals: tuple[str, ...] = ()  # the signals that contributed (clip, visual, clip_text, text)
-
-
-def active_spaces(*, using: str = "default") -> dict[tuple[str, str], EmbeddingSpace]:
+def active_spaces() -> dict[tuple[str, str], EmbeddingSpace]:
     """The searched space of each (encoder, modality)."""
-    spaces = EmbeddingSpace.objects.using(using).filter(status=SpaceStatus.ACTIVE)
+    spaces = EmbeddingSpace.objects.filter(status=SpaceStatus.ACTIVE)
     return {(space.encoder, space.modality): space for space in spaces}
 
 
-def search_products(*, query: SearchQuery, filters: SearchFilters, limit: int = 24) -> SearchResult:
-    """Return up to ``limit`` products most similar to ``query`` that pass ``filters``.
+def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int = 24) -> SearchResult:
+    """Return up to ``limit`` products most similar to ``query`` that pass ``criteria``.
 
-    Raises ``EmptyQuery`` for a query with nothing in it, ``ValueError`` for a bad limit and
-    ``catalog.imaging.ImageRejected`` for an upload that is not an acceptable image.
+    Raises ``EmptyQuery`` for a query with nothing in it, ``ValueError`` for a bad limit,
+    ``catalog.imaging.ImageRejected`` for an upload that is not an acceptable image and
+    ``SearchUnavailable`` when no encoder can embed a photo or text query.
     """
     started = time.perf_counter()
     _check_limit(limit)
@@ -103,7 +51,7 @@ def search_products(*, query: SearchQuery, filters: SearchFilters, limit: int = 
     return search_vectors(
         vectors=encoded.vectors,
         kind=encoded.kind,
-        filters=filters,
+        criteria=criteria,
         limit=limit,
         exclude_product_ids=encoded.exclude_product_ids,
         spaces=spaces,
@@ -115,20 +63,18 @@ def search_vectors(
     *,
     vectors: Mapping[str, np.ndarray],
     kind: str,
-    filters: SearchFilters,
+    criteria: ProductCriteria,
     limit: int,
     exclude_product_ids: Sequence[int] = (),
     spaces: Mapping[tuple[str, str], EmbeddingSpace] | None = None,
-    using: str = "default",
-    exact: bool = False,
     started: float | None = None,
 ) -> SearchResult:
-    """Search with query vectors already computed (signal name -> vector); ``exact`` skips the index."""
+    """Search with query vectors already computed (signal name -> unit vector)."""
     started = time.perf_counter() if started is None else started
     _check_limit(limit)
-    spaces = active_spaces(using=using) if spaces is None else spaces
+    spaces = active_spaces() if spaces is None else spaces
     signals = [
-        engine.Signal(name, space.pk, int(space.dimension), space.modality, engine.normalise(vector))
+        sql.Signal(name, space.pk, int(space.dimension), space.modality, normalise(vector))
         for name, vector in vectors.items()
         if (space := spaces.get(SIGNAL_SPACES[name])) is not None and len(vector) == space.dimension
     ]
@@ -140,15 +86,13 @@ def search_vectors(
     boosts = settings.SHOPLENS_SEARCH_RERANK
     per_category = int(settings.SHOPLENS_SEARCH_MAX_PER_CATEGORY)
     wanted = limit * 3 if per_category else limit  # diversity drops some candidates
-    product_filter = engine.product_filter_sql(filters, exclude_product_ids=exclude_product_ids)
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+    product_filter = sql.product_filter_sql(criteria, exclude_product_ids=exclude_product_ids)
+    with transaction.atomic(), connection.cursor() as cursor:
         cap = int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS)
-        exact = exact or (
-            product_filter.selective and engine.count_matching_products(cursor, product_filter, cap=cap) <= cap
-        )
+        exact = product_filter.selective and sql.count_matching_products(cursor, product_filter, cap=cap) <= cap
         prelude = None
         if not exact:
-            prelude = engine.index_scan_settings_sql(
+            prelude = sql.index_scan_settings_sql(
                 ef_search=max(int(settings.SHOPLENS_SEARCH_EF_SEARCH), _first_k(wanted)),
                 iterative_scan=settings.SHOPLENS_SEARCH_ITERATIVE_SCAN,
                 max_scan_tuples=int(settings.SHOPLENS_SEARCH_MAX_SCAN_TUPLES),
@@ -156,7 +100,7 @@ def search_vectors(
         rows_by_signal = None
         if len(signals) > 1:  # the usual case in one statement; a short signal asks again below
             k = _first_k(wanted)
-            scored = engine.nearest_and_scored(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
+            scored = sql.nearest_and_scored(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
             if all(products >= wanted or read < k for products, read in scored.found.values()):
                 rows_by_signal = scored.similarities
         if rows_by_signal is None:
@@ -165,7 +109,7 @@ def search_vectors(
                 rows_by_signal = found  # the index rows already hold each product's best photo
             else:
                 candidate_ids = sorted({row[0] for rows in found.values() for row in rows})
-                rows_by_signal = engine.similarities(cursor, signals, candidate_ids)
+                rows_by_signal = sql.similarities(cursor, signals, candidate_ids)
 
     ranked = ranking.combine(
         rows_by_signal,
@@ -174,13 +118,13 @@ def search_vectors(
         image_signals=IMAGE_SIGNALS,
     )
     if boosts.get("ENABLED") or per_category:
-        facts = _business_facts([entry.product_id for entry in ranked], using=using)
+        facts = _business_facts([entry.product_id for entry in ranked])
         if boosts.get("ENABLED"):
             ranked = ranking.rerank(ranked, facts, boosts=boosts)
         if per_category:
             ranked = ranking.diversify(ranked, facts, per_category=per_category)
     ranked = ranked[:limit]
-    products = Product.objects.using(using).with_listing_data().in_bulk([entry.product_id for entry in ranked])
+    products = Product.objects.with_listing_data().in_bulk([entry.product_id for entry in ranked])
     hits = [
         SearchHit(
             product=product,
@@ -203,8 +147,8 @@ def search_vectors(
 
 def _candidates(
     cursor,
-    signals: list[engine.Signal],
-    product_filter: engine.ProductFilterSql,
+    signals: list[sql.Signal],
+    product_filter: sql.ProductFilterSql,
     *,
     wanted: int,
     exact: bool,
@@ -212,13 +156,13 @@ def _candidates(
 ) -> dict[str, list[tuple[int, int | None, float]]]:
     """Nearest products per signal; asks the index for more photos where too few products came back."""
     k = _first_k(wanted)
-    found = engine.nearest_products(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
+    found = sql.nearest_products(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
     for _ in range(2):
         short = [s for s in signals if len(found[s.name][0]) < wanted and found[s.name][1] >= k]
         if not short:
             break
         k *= 4
-        found |= engine.nearest_products(cursor, short, product_filter, k=k, exact=exact)
+        found |= sql.nearest_products(cursor, short, product_filter, k=k, exact=exact)
     return {
         name: [(product_id, image_id, 1.0 - distance) for product_id, image_id, distance in rows]
         for name, (rows, _) in found.items()
@@ -229,12 +173,8 @@ def _first_k(wanted: int) -> int:
     return max(int(settings.SHOPLENS_SEARCH_CANDIDATES), 2 * wanted)
 
 
-def _business_facts(product_ids: list[int], *, using: str) -> dict[int, ranking.BusinessFacts]:
-    rows = (
-        Product.objects.using(using)
-        .filter(pk__in=product_ids)
-        .values_list("pk", "rating", "stock", "created_at", "category_id")
-    )
+def _business_facts(product_ids: list[int]) -> dict[int, ranking.BusinessFacts]:
+    rows = Product.objects.filter(pk__in=product_ids).values_list("pk", "rating", "stock", "created_at", "category_id")
     return {
         pk: ranking.BusinessFacts(rating, stock, created, category) for pk, rating, stock, created, category in rows
     }

@@ -1,11 +1,13 @@
-"""Celery tasks for indexing. Thin and idempotent: they take ids, call ``visualsearch.indexing``
-and can run twice (a redelivered batch after a worker died) without changing the result.
-All of them run on the ``embeddings`` queue (``CELERY_TASK_ROUTES``)."""
+"""Celery tasks for indexing, and ``enqueue_indexing``, the one place that cuts ids into task-sized
+batches. Tasks are thin and idempotent: they take ids, call ``visualsearch.indexing`` and can run
+twice (a redelivered batch after a worker died) without changing the result. All of them run on
+the ``embeddings`` queue (``CELERY_TASK_ROUTES``)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,9 +15,12 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from visualsearch import indexing, services
+from visualsearch import indexing, spaces, sweep
 
 logger = logging.getLogger(__name__)
+
+IMAGE_BATCH_SIZE = 32  # photos per task: one model call per encoder
+TEXT_BATCH_SIZE = 64  # products per task
 
 # Errors that may pass on their own: storage hiccups, the database restarting, a model that
 # failed on a whole batch. Bad photos are not among them; they are marked failed at once.
@@ -30,6 +35,28 @@ RETRY_OPTIONS: dict[str, Any] = {
 }
 
 
+def batched(ids: Sequence[int], size: int) -> Iterator[list[int]]:
+    """``ids`` in lists of at most ``size``, in order."""
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def enqueue_indexing(
+    *,
+    image_ids: Sequence[int] = (),
+    product_ids: Sequence[int] = (),
+    force: bool = False,
+    image_batch_size: int = IMAGE_BATCH_SIZE,
+    text_batch_size: int = TEXT_BATCH_SIZE,
+) -> None:
+    """Queue embedding of the photos and product texts now, in task-sized batches."""
+    for chunk in batched(image_ids, image_batch_size):
+        embed_product_images.delay(chunk, force=force)
+    for chunk in batched(product_ids, text_batch_size):
+        embed_product_texts.delay(chunk, force=force)
+
+
 @shared_task(bind=True, **RETRY_OPTIONS)
 def embed_product_images(self: Task, image_ids: list[int], force: bool = False) -> dict[str, int]:
     """Embed the photos with every enabled image encoder; on the last retry, photos that still
@@ -42,7 +69,7 @@ def embed_product_images(self: Task, image_ids: list[int], force: bool = False) 
 
 @shared_task(bind=True, **RETRY_OPTIONS)
 def embed_product_texts(self: Task, product_ids: list[int], force: bool = False) -> dict[str, int]:
-    """Embed the products' texts (name, brand, category, description) with the text encoder."""
+    """Embed the products' texts (``Product.search_text``) with the text encoder."""
     report = indexing.embed_product_texts(product_ids=product_ids, force=force)
     return {"embedded": report.embedded, "skipped": report.skipped}
 
@@ -51,13 +78,15 @@ def embed_product_texts(self: Task, product_ids: list[int], force: bool = False)
 def sweep_indexing() -> dict[str, object]:
     """Periodic (beat): open the space of a new model version, re-queue stuck or missing work,
     and switch search to a building space once it is complete."""
-    indexing.ensure_current_spaces()
-    report = services.indexing_sweep(pending_for=timedelta(minutes=settings.SHOPLENS_INDEXING_STUCK_MINUTES))
+    spaces.ensure_current_spaces()
+    work = sweep.find_lost_work(pending_for=timedelta(minutes=settings.SHOPLENS_INDEXING_STUCK_MINUTES))
+    enqueue_indexing(image_ids=work.image_ids, product_ids=work.product_ids)
+    promoted = spaces.spaces_promote_complete()
     return {
-        "stuck_images": report.stuck_images,
-        "missing_images": report.missing_images,
-        "missing_products": report.missing_products,
-        "promoted": list(report.promoted),
+        "stuck_images": work.stuck_images,
+        "missing_images": work.missing_images,
+        "missing_products": work.missing_products,
+        "promoted": [space.pk for space in promoted],
     }
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
+from catalog.changes import batched_changes
 from catalog.importers.fetch import FetchedImage, ImageFetchError, ImageLoader, SafeFetcher
 from catalog.importers.sources import CatalogRow, RowError, RowFailure, read_rows
 from catalog.models import Product
@@ -23,7 +24,6 @@ from catalog.services import (
     product_image_add,
     product_update,
 )
-from visualsearch.services import indexing_batched
 
 CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
 
@@ -66,9 +66,9 @@ def import_catalog(
     """Import ``source`` row by row, each in its own transaction; a bad row is reported, never fatal.
 
     Products are matched by SKU, so a second run updates them and adds only photos whose bytes are
-    new. Indexing is enqueued in batches once the rows are written. With ``hold_out_last_image``
-    the last photo of every product with two or more is left out and listed in ``held_out`` (it is
-    the query of a search evaluation).
+    new. The changes are announced together (``catalog_changed``) once the rows are written. With
+    ``hold_out_last_image`` the last photo of every product with two or more is left out and listed
+    in ``held_out`` (it is the query of a search evaluation).
     """
     source = Path(source)
     loader = ImageLoader(base_dir=source.resolve().parent, images_root=images_root, fetcher=fetcher)
@@ -76,7 +76,7 @@ def import_catalog(
     rows: Iterable[CatalogRow | RowFailure] = _limited(read_rows(source, format=format), limit)
     if progress is not None:
         rows = progress(rows)
-    with indexing_batched():
+    with batched_changes():
         for row in rows:
             if isinstance(row, RowFailure):
                 summary.failures.append(row)

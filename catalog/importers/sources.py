@@ -43,6 +43,8 @@ class CatalogRow:
 
 @dataclass(frozen=True)
 class RowFailure:
+    """A row that could not be imported: where it is in the source (``ref``) and why."""
+
     ref: str
     sku: str
     reason: str

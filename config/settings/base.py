@@ -30,8 +30,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # One direction of imports: storefront -> visualsearch -> catalog (docs/architecture.md).
     "catalog",
     "visualsearch",
+    "storefront",
 ]
 
 MIDDLEWARE = [
@@ -133,7 +135,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 SHOPLENS_DEFAULT_CURRENCY = env("SHOPLENS_DEFAULT_CURRENCY", default="USD")
 
 # --- Encoders ---------------------------------------------------------------------------
-SHOPLENS_ENABLED_ENCODERS: list[str] = env.list("SHOPLENS_ENCODERS", default=["clip", "visual", "text"])
+SHOPLENS_ENABLED_ENCODERS: list[str] = env.list("SHOPLENS_ENABLED_ENCODERS", default=["clip", "visual", "text"])
 SHOPLENS_ENCODERS: dict[str, dict[str, object]] = {
     "clip": {
         "BACKEND": "visualsearch.encoders.clip.ClipEncoder",
@@ -242,7 +244,7 @@ SHOPLENS_UI_SEARCH_LIMIT = env.int("SHOPLENS_UI_SEARCH_LIMIT", default=24)  # te
 SHOPLENS_UI_SIMILAR_LIMIT = env.int("SHOPLENS_UI_SIMILAR_LIMIT", default=8)  # "similar products"
 SHOPLENS_UI_MAX_QUERY_IMAGES = env.int("SHOPLENS_UI_MAX_QUERY_IMAGES", default=5)  # "more like these"
 
-# --- Search (visualsearch.selectors) ---------------------------------------------------
+# --- Search (visualsearch.selectors) ----------------------------------------------------
 # Weights of each signal's cosine similarity per query kind; renormalised over the signals
 # available (an encoder that cannot load, or has no active space, drops out).
 #   clip: CLIP image vector vs photo vectors     visual: EfficientNet-Lite0 vs photo vectors

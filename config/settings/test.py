@@ -7,7 +7,7 @@ import os
 from config.embedded import configure_services
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, VAR_DIR, env
+from .base import BASE_DIR, INSTALLED_APPS, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "insecure-test-key"
@@ -17,6 +17,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 MEDIA_ROOT = env.path("DJANGO_TEST_MEDIA_ROOT", default=str(VAR_DIR / "test-media"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # demo, benchmarks, random CLIP builder: never in production
 configure_services(globals(), VAR_DIR / "test")
 CACHES["default"]["KEY_PREFIX"] = "shoplens-test"  # noqa: F405
 

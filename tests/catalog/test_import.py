@@ -343,19 +343,25 @@ def test_a_refused_url_fails_only_its_row(db, tmp_path):
     assert "non-public" in summary.failures[0].reason
 
 
-def test_indexing_is_enqueued_once_per_batch_after_the_rows_commit(
-    db, csv_catalogue, monkeypatch, django_capture_on_commit_callbacks
+def test_an_import_announces_its_changes_once_after_the_rows_commit(
+    db, csv_catalogue, django_capture_on_commit_callbacks
 ):
-    from visualsearch import tasks
+    from catalog.changes import catalog_changed
 
-    sent: list[tuple[str, list[int]]] = []
-    monkeypatch.setattr(tasks.embed_product_images, "delay", lambda ids, force=False: sent.append(("images", ids)))
-    monkeypatch.setattr(tasks.embed_product_texts, "delay", lambda ids, force=False: sent.append(("texts", ids)))
+    announced = []
 
-    with django_capture_on_commit_callbacks(execute=True):
-        import_catalog(source=csv_catalogue)
+    def listener(sender, *, changes, **kwargs):
+        announced.append(changes)
 
-    assert sorted((kind, len(ids)) for kind, ids in sent) == [("images", 3), ("texts", 2)]
+    catalog_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            import_catalog(source=csv_catalogue)
+    finally:
+        catalog_changed.disconnect(listener)
+
+    assert len(announced) == 1
+    assert (len(announced[0].image_ids), len(announced[0].product_ids)) == (3, 2)
 
 
 def test_held_out_photo_is_kept_out_even_as_a_byte_identical_copy(db, tmp_path):

@@ -50,7 +50,7 @@ def test_product_with_images_round_trips_through_services() -> None:
     assert stored.pk == product.pk
     assert stored.slug == "trail-runner"
     assert stored.currency == "EUR"
-    assert stored.category.path == "clothing/shoes/"
+    assert stored.category is not None and stored.category.path == "clothing/shoes/"
     assert stored.attributes == {"colour": "green"}
     images = list(stored.images.all())
     assert [i.position for i in images] == [0, 1]

@@ -10,17 +10,15 @@ from typing import Any
 import httpx2
 import numpy as np
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
+from devtools.random_clip import build_random_clip
 from tests.encoder_fixtures import Shape, make_product_photo
 from visualsearch.encoders import (
     EncoderCapabilityError,
     EncoderUnavailable,
-    enabled_encoders,
     get_encoder,
     reset_encoders,
 )
-from visualsearch.encoders.random_clip import build_random_clip
 
 pytestmark = pytest.mark.usefixtures("use_tiny_clip")
 
@@ -157,7 +155,7 @@ def _assert_actionable(error: EncoderUnavailable, model: str) -> None:
     assert "needs network access to download it once" in message
     assert "set CLIP_MODEL to a local directory" in message
     assert 'SentenceTransformer("clip-ViT-B-32").save(path)' in message
-    assert "SHOPLENS_ENCODERS" in message
+    assert "SHOPLENS_ENABLED_ENCODERS" in message
 
 
 def test_unknown_clip_model_offline_fails_fast_with_instructions(
@@ -268,15 +266,14 @@ def test_changed_settings_get_a_freshly_loaded_encoder(settings: Any) -> None:
     assert after is not before and after.batch_size == 3
 
 
-def test_enabled_encoders_follow_settings(settings: Any) -> None:
-    settings.SHOPLENS_ENABLED_ENCODERS = ["visual", "text"]
-    assert enabled_encoders() == ["visual", "text"]
+def test_enabling_an_unconfigured_encoder_is_reported_by_the_system_check(settings: Any) -> None:
+    from visualsearch.checks import enabled_encoders_are_configured
 
-
-def test_enabling_an_unconfigured_encoder_is_a_configuration_error(settings: Any) -> None:
     settings.SHOPLENS_ENABLED_ENCODERS = ["clip", "sketch"]
-    with pytest.raises(ImproperlyConfigured, match="sketch"):
-        enabled_encoders()
+    errors = enabled_encoders_are_configured()
+    assert [error.id for error in errors] == ["visualsearch.E001"] and "sketch" in errors[0].msg
+    settings.SHOPLENS_ENABLED_ENCODERS = ["visual", "text"]
+    assert enabled_encoders_are_configured() == []
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from tests.encoder_fixtures import Shape, image_bytes, make_product_photo
 from tests.factories import BrandFactory, CategoryFactory, ProductFactory
 from visualsearch import indexing, tasks
 from visualsearch.encoders import get_encoder
+from visualsearch.indexing import photos as photos_module
 from visualsearch.models import EmbeddingSpace, ImageEmbedding, ProductTextEmbedding
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("use_tiny_clip")]
@@ -185,14 +186,17 @@ def test_model_error_on_one_photo_does_not_block_the_others() -> None:
 
 def test_transient_error_before_the_last_retry_stores_the_rest_and_raises() -> None:
     images = product_with_photos("red", "blue")
-    real_read = indexing.read_image
+    real_read = photos_module.read_image
 
     def flaky(field, **options):
         if field.instance.pk == images[0].pk:
             raise OSError("storage timed out")
         return real_read(field, **options)
 
-    with mock.patch.object(indexing, "read_image", side_effect=flaky), pytest.raises(indexing.TransientIndexingError):
+    with (
+        mock.patch.object(photos_module, "read_image", side_effect=flaky),
+        pytest.raises(indexing.TransientIndexingError),
+    ):
         indexing.embed_images(image_ids=[i.pk for i in images], final_attempt=False)
 
     statuses = dict(ProductImage.objects.filter(product=images[0].product).values_list("pk", "indexing_status"))
@@ -202,7 +206,7 @@ def test_transient_error_before_the_last_retry_stores_the_rest_and_raises() -> N
 def test_task_marks_photo_failed_with_reason_after_its_last_retry() -> None:
     image = product_with_photos("red")[0]
 
-    with mock.patch.object(indexing, "read_image", side_effect=OSError("storage timed out")):
+    with mock.patch.object(photos_module, "read_image", side_effect=OSError("storage timed out")):
         tasks.embed_product_images.apply(args=[[image.pk]], retries=tasks.embed_product_images.max_retries)
 
     image.refresh_from_db()
@@ -242,7 +246,7 @@ def test_product_text_is_name_brand_category_and_description() -> None:
         description="Grippy.",
     )
 
-    assert indexing.product_text(product) == "Trail Runner\nAcme\nshoes\nGrippy."  # the category path
+    assert product.search_text() == "Trail Runner\nAcme\nshoes\nGrippy."  # the category path
 
 
 def test_product_text_is_embedded_once_until_it_changes() -> None:

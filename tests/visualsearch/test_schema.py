@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from visualsearch.encoders.base import Encoder
 from visualsearch.models import SpaceStatus
-from visualsearch.services import space_activate, space_for_encoder
+from visualsearch.spaces import space_activate, space_for_encoder
 
 
 def _encoder(version: str, dimension: int = 512) -> Encoder:

@@ -12,15 +12,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.criteria import ProductCriteria
 from catalog.models import Category, ProductImage
 from tests.factories import product_with_drawn_photos
 from tests.search_fixtures import photo
 from visualsearch.encoders import get_encoder
 from visualsearch.indexing import embed_images
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.search import engine
-from visualsearch.search.queries import SIGNAL_SPACES, encode_query
-from visualsearch.selectors import EmptyQuery, SearchFilters, SearchQuery, active_spaces, search_products
+from visualsearch.search import sql
+from visualsearch.search.encoding import encode_query
+from visualsearch.search.types import SIGNAL_SPACES, EmptyQuery, SearchQuery
+from visualsearch.selectors import active_spaces, search_products
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +38,7 @@ def rank_of(result, product) -> int:
 
 def image_search(*images: bytes, negatives: tuple[bytes, ...] = (), limit: int = 20, **filters):
     query = SearchQuery(images=images, negative_images=negatives)
-    return search_products(query=query, filters=SearchFilters(**filters), limit=limit)
+    return search_products(query=query, criteria=ProductCriteria(**filters), limit=limit)
 
 
 def test_uploaded_catalogue_photo_finds_its_own_product_first(search_catalogue):
@@ -97,7 +99,7 @@ def test_inactive_products_are_not_found(search_catalogue):
 
 def test_similar_products_exclude_the_product(search_catalogue):
     product = search_catalogue.product("star", "gold")
-    result = search_products(query=SearchQuery(product_id=product.pk), filters=SearchFilters(), limit=19)
+    result = search_products(query=SearchQuery(product_id=product.pk), criteria=ProductCriteria(), limit=19)
     assert product.pk not in [hit.product.pk for hit in result.hits]
     assert len(result.hits) == 19
     assert result.kind == "product"
@@ -121,7 +123,7 @@ def test_a_negative_example_pushes_its_look_down(search_catalogue):
 
 
 def test_text_search_finds_products_by_their_text(search_catalogue):
-    result = search_products(query=SearchQuery(text="tent for camping"), filters=SearchFilters(), limit=4)
+    result = search_products(query=SearchQuery(text="tent for camping"), criteria=ProductCriteria(), limit=4)
     assert {hit.product.sku.split("-")[1] for hit in result.hits} == {"triangle"}
     assert "text" in result.encoders
 
@@ -130,7 +132,7 @@ def test_photo_plus_text_moves_towards_the_text(search_catalogue):
     query = photo("car", "green", seed=5)
     red_car = search_catalogue.product("car", "red")
     plain = image_search(query)
-    with_text = search_products(query=SearchQuery(images=(query,), text="red"), filters=SearchFilters(), limit=20)
+    with_text = search_products(query=SearchQuery(images=(query,), text="red"), criteria=ProductCriteria(), limit=20)
     assert with_text.kind == "image_text"
     assert rank_of(with_text, red_car) < rank_of(plain, red_car)
 
@@ -215,11 +217,11 @@ def test_business_reranking_can_favour_products_in_stock(search_catalogue, setti
 
 def test_a_query_with_nothing_in_it_is_refused(search_catalogue):
     with pytest.raises(EmptyQuery):
-        search_products(query=SearchQuery(text="   "), filters=SearchFilters(), limit=5)
+        search_products(query=SearchQuery(text="   "), criteria=ProductCriteria(), limit=5)
 
 
 def test_match_percent_is_a_percentage(search_catalogue):
-    result = search_products(query=SearchQuery(text="gold star lamp"), filters=SearchFilters(), limit=20)
+    result = search_products(query=SearchQuery(text="gold star lamp"), criteria=ProductCriteria(), limit=20)
     assert all(0 <= hit.match_percent <= 100 for hit in result.hits)
     assert result.hits[0].match_percent >= result.hits[-1].match_percent
 
@@ -230,16 +232,16 @@ def test_candidates_and_scores_in_one_statement_match_the_two_step_path(search_c
     photo_bytes = search_catalogue.photos[("square", "green")][0]
     encoded = encode_query(SearchQuery(images=(photo_bytes,)), spaces=spaces)
     signals = [
-        engine.Signal(name, spaces[SIGNAL_SPACES[name]].pk, spaces[SIGNAL_SPACES[name]].dimension, "image", vector)
+        sql.Signal(name, spaces[SIGNAL_SPACES[name]].pk, spaces[SIGNAL_SPACES[name]].dimension, "image", vector)
         for name, vector in encoded.vectors.items()
     ]
     assert len(signals) == 2
-    product_filter = engine.product_filter_sql(SearchFilters())
+    product_filter = sql.product_filter_sql(ProductCriteria())
     with connection.cursor() as cursor:
-        scored = engine.nearest_and_scored(cursor, signals, product_filter, k=6, exact=exact)
-        found = engine.nearest_products(cursor, signals, product_filter, k=6, exact=exact)
+        scored = sql.nearest_and_scored(cursor, signals, product_filter, k=6, exact=exact)
+        found = sql.nearest_products(cursor, signals, product_filter, k=6, exact=exact)
         union = sorted({row[0] for rows, _ in found.values() for row in rows})
-        two_step = engine.similarities(cursor, signals, union)
+        two_step = sql.similarities(cursor, signals, union)
 
     assert {name: (len(rows), read) for name, (rows, read) in found.items()} == scored.found
     for signal in signals:

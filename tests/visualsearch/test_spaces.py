@@ -14,7 +14,7 @@ from django.db import connection
 from catalog.models import IndexingStatus, ProductImage
 from config.celery import app
 from tests.factories import product_with_drawn_photos
-from visualsearch import indexing, services
+from visualsearch import indexing, spaces, tasks
 from visualsearch.encoders import reset_encoders
 from visualsearch.models import EmbeddingSpace, ImageEmbedding, SpaceStatus
 
@@ -66,7 +66,7 @@ def test_new_model_version_fills_a_building_space_beside_the_active_one(settings
     old, new = clip_spaces()
     assert (old.status, new.status) == (SpaceStatus.ACTIVE, SpaceStatus.BUILDING)
     assert searchable(ids) == 2
-    assert services.space_coverage(space=new).missing >= 1
+    assert spaces.space_coverage(space=new).missing >= 1
 
 
 def test_version_switch_never_leaves_search_without_vectors(settings, tiny_clip_dir, tmp_path) -> None:
@@ -76,11 +76,11 @@ def test_version_switch_never_leaves_search_without_vectors(settings, tiny_clip_
 
     for pk in ids:  # the new version arrives photo by photo; the sweep/reindex promotes when complete
         indexing.embed_images(image_ids=[pk])
-        services.spaces_promote_complete()
+        spaces.spaces_promote_complete()
         assert searchable(ids) == 3
 
     old, new = clip_spaces()
-    if services.space_coverage(space=new).complete:  # only this test's photos in the database
+    if spaces.space_coverage(space=new).complete:  # only this test's photos in the database
         assert (old.status, new.status) == (SpaceStatus.RETIRED, SpaceStatus.ACTIVE)
 
 
@@ -90,7 +90,7 @@ def test_incomplete_building_space_is_not_promoted(settings, tiny_clip_dir, tmp_
     switch_clip_version(settings, tiny_clip_dir, tmp_path / "clip-v2")
     indexing.embed_images(image_ids=ids[:1])
 
-    promoted = services.spaces_promote_complete()
+    promoted = spaces.spaces_promote_complete()
 
     assert clip_spaces()[1].pk not in [space.pk for space in promoted]
     assert clip_spaces()[1].status == SpaceStatus.BUILDING
@@ -105,7 +105,7 @@ def test_failed_photos_do_not_hold_back_a_new_version(settings, tiny_clip_dir, t
 
     new = clip_spaces()[1]
 
-    assert ids[1] not in services.space_missing(space=new).values_list("pk", flat=True)
+    assert ids[1] not in spaces.space_missing(space=new).values_list("pk", flat=True)
 
 
 def test_command_activates_a_space_by_hand_and_prunes_the_retired_one(settings, tiny_clip_dir, tmp_path) -> None:
@@ -143,11 +143,11 @@ def test_sweep_requeues_photos_stuck_in_pending(django_capture_on_commit_callbac
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            report = services.indexing_sweep(pending_for=timedelta(minutes=15))
+            report = tasks.sweep_indexing()
     finally:
         app.conf.task_always_eager = False
 
-    assert report.stuck_images >= 1
+    assert int(report["stuck_images"]) >= 1  # type: ignore[call-overload]
     assert ProductImage.objects.get(pk=ids[0]).indexing_status == IndexingStatus.READY
 
 
@@ -155,12 +155,12 @@ def test_sweep_fills_a_building_space(settings, tiny_clip_dir, tmp_path, django_
     ids = photos(2)
     indexing.embed_images(image_ids=ids)
     switch_clip_version(settings, tiny_clip_dir, tmp_path / "clip-v2")
-    indexing.ensure_current_spaces()
+    spaces.ensure_current_spaces()
     new = clip_spaces()[1]
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            services.indexing_sweep(pending_for=timedelta(minutes=15))
+            tasks.sweep_indexing()
     finally:
         app.conf.task_always_eager = False
 

@@ -9,11 +9,11 @@ import pytest
 from django.db import transaction
 
 from catalog import services as catalog
+from catalog.changes import announce, batched_changes
 from catalog.models import IndexingStatus, Product, ProductImage
 from tests.visualsearch.test_indexing import photo, png_bomb, stored_bad_photo
 from tests.worker_fixtures import wait_until
 from visualsearch.models import ImageEmbedding, ProductTextEmbedding
-from visualsearch.services import indexing_batched, schedule_indexing
 
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("worker_settings")]
 
@@ -87,7 +87,7 @@ def test_bad_photos_fail_with_their_reason_and_the_worker_carries_on(worker_fact
             stored_bad_photo(b"").pk,
             stored_bad_photo(png_bomb()).pk,
         ]
-        schedule_indexing(image_ids=[*bad, *image_ids(good)])  # one batch with all of them
+        announce(image_ids=[*bad, *image_ids(good)])  # one batch with all of them
 
     wait_until(settled([*bad, *image_ids(good)]), timeout=120)
 
@@ -105,7 +105,7 @@ def test_bad_photos_fail_with_their_reason_and_the_worker_carries_on(worker_fact
 
 def test_worker_killed_mid_batch_loses_nothing(worker_factory) -> None:
     doomed = worker_factory(extra={"SHOPLENS_INDEXING_TEST_DELAY_S": "2"}, name="doomed")
-    with indexing_batched(batch_size=64):  # the four photos travel as one task
+    with batched_changes():  # the four photos travel as one task
         product = create_product("W-K", "red", "green", "blue", "purple")
     ids = image_ids(product)
     doomed.wait_for_log("Test delay", timeout=30)

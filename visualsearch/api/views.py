@@ -16,6 +16,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from catalog.api.errors import ErrorShapeMixin, ImageNotAccepted, ServiceUnavailable
+from catalog.criteria import ProductCriteria
 from catalog.filters import ProductFilter
 from catalog.imaging import ImageRejected
 from catalog.models import Product
@@ -26,20 +27,21 @@ from visualsearch.api.serializers import (
     TextSearchParamsSerializer,
 )
 from visualsearch.api.throttling import SearchRateThrottle
-from visualsearch.selectors import EmptyQuery, SearchFilters, SearchQuery, SearchResult, search_products
+from visualsearch.search.types import EmptyQuery, SearchQuery, SearchResult, SearchUnavailable
+from visualsearch.selectors import search_products
 
 
 class SearchView(ErrorShapeMixin, APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = [AnonRateThrottle, UserRateThrottle, SearchRateThrottle]
 
-    def respond(self, request: Request, *, query: SearchQuery, filters: SearchFilters, limit: int) -> Response:
+    def respond(self, request: Request, *, query: SearchQuery, criteria: ProductCriteria, limit: int) -> Response:
         try:
-            result = search_products(query=query, filters=filters, limit=limit)
+            result = search_products(query=query, criteria=criteria, limit=limit)
         except EmptyQuery as exc:
             raise ValidationError({"non_field_errors": [str(exc)]}) from exc
-        if not result.encoders and query.product_id is None:
-            raise ServiceUnavailable()
+        except SearchUnavailable as exc:
+            raise ServiceUnavailable() from exc
         return Response(_serialise(result, request))
 
 
@@ -58,7 +60,7 @@ class ImageSearchView(SearchView):
             negative_images=tuple(_read_upload(file, "negative_images") for file in params.get("negative_images", [])),
             text=params.get("text", "").strip(),
         )
-        return self.respond(request, query=query, filters=_filters(request.data), limit=params["limit"])
+        return self.respond(request, query=query, criteria=_criteria(request.data), limit=params["limit"])
 
 
 class TextSearchView(SearchView):
@@ -68,7 +70,7 @@ class TextSearchView(SearchView):
         if not params["q"].strip():
             raise ValidationError({"q": ["Type something to search for."]})
         query = SearchQuery(text=params["q"].strip())
-        return self.respond(request, query=query, filters=_filters(request.query_params), limit=params["limit"])
+        return self.respond(request, query=query, criteria=_criteria(request.query_params), limit=params["limit"])
 
 
 class SimilarProductsView(SearchView):
@@ -81,7 +83,7 @@ class SimilarProductsView(SearchView):
         params = _valid(SimilarParamsSerializer, request.query_params)
         product = get_object_or_404(Product.objects.active(), pk=pk)
         query = SearchQuery(product_id=product.pk)
-        return self.respond(request, query=query, filters=_filters(request.query_params), limit=params["limit"])
+        return self.respond(request, query=query, criteria=_criteria(request.query_params), limit=params["limit"])
 
 
 def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
@@ -90,11 +92,11 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def _filters(data: Any) -> SearchFilters:
+def _criteria(data: Any) -> ProductCriteria:
     filterset = ProductFilter(data=data, queryset=Product.objects.none())
     if not filterset.is_valid():
         raise ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
-    return filterset.search_filters()
+    return filterset.criteria()
 
 
 def _read_upload(file: Any, field: str) -> bytes:

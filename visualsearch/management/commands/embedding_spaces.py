@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from visualsearch import services
+from visualsearch import spaces
 from visualsearch.models import EmbeddingSpace, SpaceStatus
 
 
@@ -24,23 +24,23 @@ class Command(BaseCommand):
             space = EmbeddingSpace.objects.filter(pk=options["activate"]).first()
             if space is None:
                 raise CommandError(f"No embedding space {options['activate']}")
-            coverage = services.space_coverage(space=space)
-            services.space_activate(space=space)
+            coverage = spaces.space_coverage(space=space)
+            spaces.space_activate(space=space)
             self.stdout.write(self.style.SUCCESS(f"Activated {space} ({coverage.percent}% covered)."))
         if options["promote"]:
-            for space in services.spaces_promote_complete():
+            for space in spaces.spaces_promote_complete():
                 self.stdout.write(self.style.SUCCESS(f"Activated {space}."))
         if options["prune_retired"]:
             for space in EmbeddingSpace.objects.filter(status=SpaceStatus.RETIRED):
                 label = str(space)
-                removed = services.space_prune(space=space)
+                removed = spaces.space_prune(space=space)
                 self.stdout.write(f"Pruned {label}: {removed} vectors removed.")
         self._list()
 
     def _list(self) -> None:
         self.stdout.write(f"{'ID':>4}  {'ENCODER':<8} {'MODALITY':<8} {'STATUS':<9} {'COVERAGE':>18}  VERSION")
         for space in EmbeddingSpace.objects.order_by("encoder", "modality", "-created_at"):
-            coverage = services.space_coverage(space=space)
+            coverage = spaces.space_coverage(space=space)
             covered = f"{coverage.covered}/{coverage.required} {coverage.percent:5.1f}%"
             self.stdout.write(
                 f"{space.pk:>4}  {space.encoder:<8} {space.modality:<8} {space.status:<9} {covered:>18}  "

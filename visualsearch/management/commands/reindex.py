@@ -13,9 +13,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from catalog.models import IndexingStatus, Product, ProductImage
-from visualsearch import indexing, services
-from visualsearch.encoders.base import IMAGE, TEXT, Encoder
+from visualsearch import indexing, spaces
+from visualsearch.encoders import IMAGE, TEXT, Encoder, load_encoders
 from visualsearch.indexing import IndexingReport
+from visualsearch.tasks import batched
 
 
 class Command(BaseCommand):
@@ -38,8 +39,8 @@ class Command(BaseCommand):
             raise CommandError(f"Not an enabled encoder: {', '.join(sorted(unknown))}")
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
-        image_encoders, unavailable = indexing.load_encoders(IMAGE, names=names)
-        text_encoders, text_unavailable = indexing.load_encoders(TEXT, names=names)
+        image_encoders, unavailable = load_encoders(IMAGE, names=names)
+        text_encoders, text_unavailable = load_encoders(TEXT, names=names)
         unavailable.update(text_unavailable)
         for name, reason in sorted(unavailable.items()):
             self.stderr.write(self.style.WARNING(f"Encoder {name} is unavailable and is skipped: {reason}"))
@@ -54,7 +55,7 @@ class Command(BaseCommand):
             self.stdout.write(self._summary(photos, texts))
             self.stdout.write(self.style.WARNING("Interrupted; run the command again to continue where it stopped."))
             raise SystemExit(130) from None
-        promoted = services.spaces_promote_complete()
+        promoted = spaces.spaces_promote_complete()
         self.stdout.write(self._summary(photos, texts))
         for space in promoted:
             self.stdout.write(self.style.SUCCESS(f"Search now uses {space} (it covers the catalogue)."))
@@ -64,16 +65,15 @@ class Command(BaseCommand):
     ) -> None:
         queryset = ProductImage.objects.order_by("pk")
         if options["only_missing"]:
-            spaces = [indexing.current_space(encoder=encoder, modality=IMAGE) for encoder in encoders]
             missing: set[int] = set()
-            for space in spaces:
-                missing.update(services.space_missing(space=space).values_list("pk", flat=True))
+            for encoder in encoders:
+                space = spaces.space_for_encoder(encoder=encoder, modality=IMAGE)
+                missing.update(spaces.space_missing(space=space).values_list("pk", flat=True))
             queryset = queryset.filter(pk__in=missing) | queryset.filter(indexing_status=IndexingStatus.PENDING)
         ids = list(queryset.values_list("pk", flat=True).distinct())
         size = options["batch_size"]
         with tqdm(total=len(ids), unit="photo", desc="Photos", disable=options["no_progress"]) as bar:
-            for start in range(0, len(ids), size):
-                batch = ids[start : start + size]
+            for batch in batched(ids, size):
                 try:
                     report = indexing.embed_images(
                         image_ids=batch, force=options["force"], final_attempt=False, encoder_names=names
@@ -94,14 +94,13 @@ class Command(BaseCommand):
         if options["only_missing"]:
             missing: set[int] = set()
             for encoder in encoders:
-                space = indexing.current_space(encoder=encoder, modality=TEXT)
-                missing.update(services.space_missing(space=space).values_list("pk", flat=True))
+                space = spaces.space_for_encoder(encoder=encoder, modality=TEXT)
+                missing.update(spaces.space_missing(space=space).values_list("pk", flat=True))
             queryset = queryset.filter(pk__in=missing)
         ids = list(queryset.values_list("pk", flat=True))
         size = max(options["batch_size"], 64)
         with tqdm(total=len(ids), unit="product", desc="Texts", disable=options["no_progress"]) as bar:
-            for start in range(0, len(ids), size):
-                batch = ids[start : start + size]
+            for batch in batched(ids, size):
                 report = indexing.embed_product_texts(product_ids=batch, force=options["force"], encoder_names=names)
                 totals.add(report)
                 bar.update(len(batch))

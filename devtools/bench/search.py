@@ -1,0 +1,135 @@
+"""Search latency and recall on a synthetic catalogue, through the selector the API uses.
+
+Queries are photo queries (0.6 CLIP + 0.4 visual) with pre-computed vectors, so encoding is
+excluded. Each query vector is a catalogue vector with noise (cosine ~0.89 to its source with the
+default noise 0.5): a shopper's photo of something in the shop. ``recall_at_10`` compares the
+selector's top 10 with the top 10 of the same selector on its exact path (every product scanned,
+full precision), i.e. it measures what the HNSW index (with iterative scan) loses for the
+combined score. ``clip_recall_at_10`` and ``clip_p50_ms`` are the same for the CLIP signal
+alone. The filtered half restricts to one leaf category (1 % of products).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
+
+from catalog.criteria import ProductCriteria
+from devtools.bench.catalogue import LEAVES_PER_ROOT, ROOT_CATEGORIES
+from visualsearch.selectors import active_spaces, search_vectors
+
+LIMIT = 10
+BOTH = ("clip", "visual")
+
+
+def measure(*, products: int, queries: int, noise: float, seed: int, only: str | None, log: Callable) -> dict:
+    rng = np.random.default_rng(seed + 1)
+    spaces = active_spaces()
+    sources = rng.integers(1, products + 1, size=queries)
+    vectors = {name: _noisy(_stored(spaces[(name, "image")].pk, sources), rng, noise) for name in BOTH}
+    leaves = rng.integers(ROOT_CATEGORIES + 1, ROOT_CATEGORIES * (LEAVES_PER_ROOT + 1) + 1, size=queries)
+
+    def run(index: int, criteria: ProductCriteria, signals: tuple[str, ...], *, exact: bool = False) -> list[int]:
+        query = {name: vectors[name][index] for name in signals}
+        if not exact:
+            return _ids(search_vectors(vectors=query, kind="image", criteria=criteria, limit=LIMIT, spaces=spaces))
+        # The selector's own exact path: a filter that every product passes, under a cap above the catalogue.
+        everything = replace(criteria, price_min=criteria.price_min or Decimal(0))
+        with override_settings(SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS=products + 1):
+            return _ids(search_vectors(vectors=query, kind="image", criteria=everything, limit=LIMIT, spaces=spaces))
+
+    report: dict[str, Any] = {"n_products": products, "n_queries": queries, "limit": LIMIT, "prewarmed": _prewarm()}
+    for index in range(min(10, queries)):  # warm the caches
+        run(index, ProductCriteria(), BOTH)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW shared_buffers")
+        report["shared_buffers"] = cursor.fetchone()[0]
+    halves = [
+        ("", lambda i: ProductCriteria()),
+        ("filtered_", lambda i: ProductCriteria(category_id=int(leaves[i]))),
+    ]
+    for prefix, make_criteria in halves:
+        if only and only != (prefix.rstrip("_") or "unfiltered"):
+            continue
+        timings, clip_timings, recalls, clip_recalls, full = [], [], [], [], 0
+        for index in range(queries):
+            criteria = make_criteria(index)
+            started = time.perf_counter()
+            found = run(index, criteria, BOTH)
+            timings.append((time.perf_counter() - started) * 1000)
+            recalls.append(_recall(found, run(index, criteria, BOTH, exact=True)))
+            started = time.perf_counter()
+            clip_found = run(index, criteria, ("clip",))
+            clip_timings.append((time.perf_counter() - started) * 1000)
+            clip_recalls.append(_recall(clip_found, run(index, criteria, ("clip",), exact=True)))
+            full += len(found) == LIMIT
+        timings.sort()
+        report[f"{prefix}p50_ms"] = round(statistics.median(timings), 2)
+        report[f"{prefix}p95_ms"] = round(timings[min(len(timings) - 1, int(0.95 * len(timings)))], 2)
+        report[f"{prefix}recall_at_10"] = round(statistics.mean(recalls), 4)
+        report[f"{prefix}clip_recall_at_10"] = round(statistics.mean(clip_recalls), 4)
+        report[f"{prefix}clip_p50_ms"] = round(statistics.median(clip_timings), 2)
+        if prefix:
+            report["filtered_full_pages"] = round(full / queries, 4)
+        log(f"{prefix or 'unfiltered '}done")
+    return report
+
+
+def _ids(result: Any) -> list[int]:
+    return [hit.product.pk for hit in result.hits]
+
+
+def _recall(found: list[int], truth: list[int]) -> float:
+    return len(set(found) & set(truth)) / max(1, len(truth))
+
+
+def _prewarm() -> bool:
+    """Read the vector tables and their HNSW indexes into PostgreSQL's buffers (pg_prewarm), as
+    on a server that has been answering searches for a while; False when pg_prewarm is missing."""
+    with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        except DatabaseError:
+            return False
+        cursor.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname IN "
+            "('visualsearch_imageembedding', 'visualsearch_producttextembedding', 'catalog_product') "
+            "OR c.relname LIKE '%%\\_hnsw\\_%%' ORDER BY c.relname"
+        )
+        for (relation,) in cursor.fetchall():
+            cursor.execute("SELECT pg_prewarm(%s)", [relation])
+    return True
+
+
+def _stored(space_id: int, product_ids: np.ndarray) -> np.ndarray:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, vector FROM visualsearch_imageembedding WHERE space_id = %s AND product_id = ANY(%s)",
+            [space_id, [int(p) for p in set(product_ids.tolist())]],
+        )
+        by_product = {pid: np.asarray(_parse(vector), dtype=np.float32) for pid, vector in cursor.fetchall()}
+    return np.stack([by_product[int(p)] for p in product_ids])
+
+
+def _parse(vector: Any) -> list[float]:
+    if isinstance(vector, str):
+        return [float(x) for x in vector.strip("[]").split(",")]
+    if hasattr(vector, "to_list"):
+        return vector.to_list()
+    return list(vector)
+
+
+def _noisy(vectors: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+    jitter = rng.standard_normal(vectors.shape).astype(np.float32)
+    jitter /= np.linalg.norm(jitter, axis=1, keepdims=True)
+    mixed = vectors + noise * jitter
+    return mixed / np.linalg.norm(mixed, axis=1, keepdims=True)

@@ -1,0 +1,15 @@
+"""Storefront URLs: the catalogue, product pages and search by photo."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from storefront import views
+
+app_name = "storefront"
+
+urlpatterns = [
+    path("", views.catalogue, name="catalogue"),
+    path("search/", views.photo_search, name="search"),
+    path("products/<slug:slug>/", views.product_detail, name="product-detail"),
+]

@@ -1,0 +1,231 @@
+"""SQL against each embedding space's partial HNSW index, joined to the shopper's filters.
+
+Each space's index is over its vectors cast to half precision (``visualsearch.spaces``): half the
+size of a full-precision graph, same recall and speed in ``bench_search``, while the stored
+vectors stay full precision. A nearest-neighbour query orders by the exact expression
+of the index (``vector::halfvec(<dim>) <=> q ... WHERE space_id = <literal>``) so PostgreSQL
+can use it, and computes the distance it returns from the full-precision vectors.
+Filters are applied during the index scan; pgvector 0.8's iterative scan keeps reading the
+graph until ``LIMIT`` rows pass them. A filter that matches few products is answered by an
+exact scan of just those products instead (the ``+ 0`` keeps the planner off the index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from visualsearch.models import ImageEmbedding, ProductTextEmbedding
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+    from catalog.criteria import ProductCriteria
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One similarity to compute: a query vector against one active embedding space."""
+
+    name: str  # clip, visual, clip_text or text
+    space_id: int
+    dimension: int
+    modality: str  # "image": photo vectors, "text": product-text vectors
+    vector: np.ndarray
+
+    @property
+    def table(self) -> str:
+        model = ImageEmbedding if self.modality == "image" else ProductTextEmbedding
+        return model._meta.db_table
+
+    @cached_property  # formatted once per query, used in several statements
+    def sql_vector(self) -> str:
+        return "[" + ",".join(f"{x:.7g}" for x in self.vector.tolist()) + "]"
+
+
+@dataclass(frozen=True)
+class ProductFilterSql:
+    """A WHERE fragment over ``catalog_product p`` and its parameters."""
+
+    where: str
+    params: list[Any]
+    selective: bool  # narrower than "active products"
+
+
+def product_filter_sql(filters: ProductCriteria, *, exclude_product_ids: Sequence[int] = ()) -> ProductFilterSql:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.active_only:
+        clauses.append("p.is_active")
+    if filters.category_id is not None:
+        # The category and its sub-tree: one range over Category.path.
+        clauses.append(
+            "p.category_id IN (SELECT d.id FROM catalog_category d JOIN catalog_category r "
+            "ON starts_with(d.path, r.path) WHERE r.id = %s)"
+        )
+        params.append(filters.category_id)
+    if filters.brand_ids:
+        clauses.append("p.brand_id = ANY(%s)")
+        params.append(list(filters.brand_ids))
+    if filters.price_min is not None:
+        clauses.append("p.price >= %s")
+        params.append(filters.price_min)
+    if filters.price_max is not None:
+        clauses.append("p.price <= %s")
+        params.append(filters.price_max)
+    if filters.in_stock:
+        clauses.append("p.stock > 0")
+    selective = len(clauses) > int(filters.active_only)
+    if exclude_product_ids:
+        clauses.append("p.id <> ALL(%s)")
+        params.append(list(exclude_product_ids))
+    return ProductFilterSql(where=" AND ".join(clauses) or "TRUE", params=params, selective=selective)
+
+
+def count_matching_products(cursor: CursorWrapper, product_filter: ProductFilterSql, *, cap: int) -> int:
+    """How many products pass the filter, counted no further than ``cap + 1``."""
+    cursor.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM catalog_product p WHERE {product_filter.where} LIMIT %s) s",
+        [*product_filter.params, cap + 1],
+    )
+    return int(cursor.fetchone()[0])
+
+
+def index_scan_settings_sql(*, ef_search: int, iterative_scan: str, max_scan_tuples: int) -> tuple[str, list[str]]:
+    """HNSW settings for the current transaction only (``set_config(..., is_local => true)``)."""
+    return (
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
+        "set_config('hnsw.max_scan_tuples', %s, true)",
+        [str(ef_search), iterative_scan, str(max_scan_tuples)],
+    )
+
+
+def nearest_products(
+    cursor: CursorWrapper,
+    signals: Sequence[Signal],
+    product_filter: ProductFilterSql,
+    *,
+    k: int,
+    exact: bool,
+    prelude: tuple[str, list[Any]] | None = None,
+) -> dict[str, tuple[list[tuple[int, int | None, float]], int]]:
+    """For each signal, the ``k`` nearest vectors that pass the filter, reduced to each product's
+    best one: ``{signal: ([(product_id, image_id, distance)], vectors read)}``. The vectors read
+    tell the caller whether asking again with a larger ``k`` could find more products.
+
+    All signals go in one statement (one round trip), after the optional ``prelude`` statement.
+    """
+    ctes, params = _nearest_ctes(signals, product_filter, k=k, exact=exact)
+    selects = [
+        f"SELECT {index}, product_id, image_id, distance, (SELECT count(*) FROM nn{index}) "
+        f"FROM (SELECT DISTINCT ON (product_id) * FROM nn{index} ORDER BY product_id, distance) best{index}"
+        for index in range(len(signals))
+    ]
+    _execute(cursor, "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects), params, prelude)
+    found: dict[str, tuple[list[tuple[int, int | None, float]], int]] = {s.name: ([], 0) for s in signals}
+    for index, product_id, image_id, distance, read in cursor.fetchall():
+        rows, _ = found[signals[index].name]
+        rows.append((product_id, image_id, float(distance)))
+        found[signals[index].name] = (rows, int(read))
+    return found
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every vector of the candidate products, scored by every signal, and what each signal's
+    nearest-neighbour scan found: ``{signal: (distinct products, vectors read)}``."""
+
+    similarities: dict[str, list[tuple[int, int | None, float]]]
+    found: dict[str, tuple[int, int]]
+
+
+def nearest_and_scored(
+    cursor: CursorWrapper,
+    signals: Sequence[Signal],
+    product_filter: ProductFilterSql,
+    *,
+    k: int,
+    exact: bool,
+    prelude: tuple[str, list[Any]] | None = None,
+) -> Scored:
+    """``nearest_products`` for every signal, then ``similarities`` of the union of the products
+    they found, in one statement: one round trip and one plan instead of two."""
+    ctes, params = _nearest_ctes(signals, product_filter, k=k, exact=exact)
+    union = " UNION ".join(f"SELECT product_id FROM nn{index}" for index in range(len(signals)))
+    ctes.append(f"candidates AS MATERIALIZED ({union})")
+    selects = [
+        f"SELECT {-1 - index}, count(DISTINCT product_id), count(*), NULL::float8 FROM nn{index}"
+        for index in range(len(signals))
+    ]
+    for index, signal in enumerate(signals):
+        dim = int(signal.dimension)
+        image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
+        selects.append(
+            f"SELECT {index}, e.product_id, {image_column}, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) "
+            f"FROM {signal.table} e WHERE e.space_id = {int(signal.space_id)} "
+            f"AND e.product_id IN (SELECT product_id FROM candidates)"
+        )
+        params.append(signal.sql_vector)
+    _execute(cursor, "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects), params, prelude)
+    similarities: dict[str, list[tuple[int, int | None, float]]] = {signal.name: [] for signal in signals}
+    found: dict[str, tuple[int, int]] = {}
+    for index, first, second, similarity in cursor.fetchall():
+        if index < 0:
+            found[signals[-1 - index].name] = (int(first), int(second))
+        else:
+            similarities[signals[index].name].append((first, second, float(similarity)))
+    return Scored(similarities=similarities, found=found)
+
+
+def _nearest_ctes(
+    signals: Sequence[Signal], product_filter: ProductFilterSql, *, k: int, exact: bool
+) -> tuple[list[str], list[Any]]:
+    """``nn<i>``: the ``k`` nearest vectors of signal ``i`` that pass the filter."""
+    ctes: list[str] = []
+    params: list[Any] = []
+    for index, signal in enumerate(signals):
+        dim = int(signal.dimension)
+        distance = f"e.vector::vector({dim}) <=> %s::vector({dim})"
+        order = f"({distance}) + 0" if exact else f"e.vector::halfvec({dim}) <=> %s::halfvec({dim})"
+        image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
+        ctes.append(
+            f"nn{index} AS MATERIALIZED (SELECT e.product_id, {image_column} AS image_id, {distance} AS distance "
+            f"FROM {signal.table} e JOIN catalog_product p ON p.id = e.product_id "
+            f"WHERE e.space_id = {int(signal.space_id)} AND {product_filter.where} ORDER BY {order} LIMIT %s)"
+        )
+        params += [signal.sql_vector, *product_filter.params, signal.sql_vector, k]
+    return ctes, params
+
+
+def _execute(cursor: CursorWrapper, statement: str, params: list[Any], prelude: tuple[str, list[Any]] | None) -> None:
+    """Run ``statement``, after ``prelude`` in the same round trip when there is one."""
+    if prelude is None:
+        cursor.execute(statement, params)
+        return
+    cursor.execute(f"{prelude[0]}; {statement}", [*prelude[1], *params])
+    cursor.nextset()
+
+
+def similarities(
+    cursor: CursorWrapper, signals: Sequence[Signal], product_ids: Sequence[int]
+) -> dict[str, list[tuple[int, int | None, float]]]:
+    """Exact cosine similarity of every vector of ``product_ids`` in each signal's space (one statement)."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for index, signal in enumerate(signals):
+        dim = int(signal.dimension)
+        image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
+        selects.append(
+            f"SELECT {index}, e.product_id, {image_column}, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) "
+            f"FROM {signal.table} e WHERE e.space_id = {int(signal.space_id)} AND e.product_id = ANY(%s)"
+        )
+        params += [signal.sql_vector, list(product_ids)]
+    cursor.execute(" UNION ALL ".join(selects), params)
+    rows: dict[str, list[tuple[int, int | None, float]]] = {signal.name: [] for signal in signals}
+    for index, product_id, image_id, similarity in cursor.fetchall():
+        rows[signals[index].name].append((product_id, image_id, float(similarity)))
+    return rows
