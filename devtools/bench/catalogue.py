@@ -13,8 +13,8 @@ Rows go in with COPY (vectors in binary) and the HNSW indexes are built after lo
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 from django.db import connection
@@ -33,8 +33,9 @@ SPREAD = 0.6
 DATA_VERSION = "bench-clustered-v3"  # stored as the spaces' model_version; a change forces a rebuild
 
 
-@dataclass(frozen=True)
-class SpaceSpec:
+class SpaceSpec(NamedTuple):
+    """One embedding space of the synthetic catalogue."""
+
     encoder: str
     modality: str
     dimension: int
