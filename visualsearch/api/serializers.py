@@ -6,7 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.api.serializers import ProductSerializer, absolute_media_url
-from visualsearch.selectors import SearchHit, SearchResult
+from visualsearch.search.types import SearchHit, SearchResult
 
 
 def _limit_field() -> serializers.IntegerField:
