@@ -108,6 +108,11 @@ def _limits(max_pixels: int | None, max_aspect_ratio: int | None) -> _Limits:
     )
 
 
+def has_image_signature(data: bytes) -> bool:
+    """A cheap first look (no decoding): do the bytes start like a PNG, JPEG, GIF or WebP?"""
+    return data.startswith(_SIGNATURES) or _is_webp(data)
+
+
 def _limit(setting_name: str, explicit: int | None, default: int) -> int:
     """Explicit argument, else the Django setting when settings exist, else the built-in default."""
     if explicit is not None:
@@ -174,7 +179,7 @@ def _decode(data: bytes, limits: _Limits, *, min_side: int | None = None) -> tup
         raise ImageRejected(_too_many_pixels_message(None, limits.pixels), code="too_many_pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         # A known signature that fails to open is a damaged upload, not a wrong kind of file.
-        raise (_truncated() if data.startswith(_SIGNATURES) or _is_webp(data) else _not_image()) from None
+        raise (_truncated() if has_image_signature(data) else _not_image()) from None
 
     with opened as image:
         image_format = image.format or ""
@@ -273,8 +278,12 @@ def _out_of_proportion_message(size: tuple[int, int], ratio: int) -> str:
     )
 
 
+def not_image_message() -> str:
+    return "The file is not an image we can read (PNG, JPEG, WebP, GIF)."
+
+
 def _not_image() -> ImageRejected:
-    return ImageRejected("The file is not an image we can read (PNG, JPEG, WebP, GIF).", code="not_image")
+    return ImageRejected(not_image_message(), code="not_image")
 
 
 def _truncated() -> ImageRejected:

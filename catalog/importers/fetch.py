@@ -3,23 +3,31 @@ downloads that cannot be turned against the shop's own network (no SSRF through 
 
 A download resolves the host once, refuses the request unless every address is public, then
 connects to the checked address itself (no second lookup, so no DNS rebinding). Redirects are
-followed by hand and checked the same way.
+followed by hand and checked the same way. Each photo has one total deadline (connects, reads,
+redirects and retries together), so a server that drips bytes cannot hold the import.
+
+Photos are not decoded here: catalog.services decodes each new photo once, after its SHA-256
+shows it is new; a quick signature check gives an early reason for files that are no image.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import os
 import socket
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
 
-from catalog.imaging import ImageRejected, image_info
+from catalog.imaging import has_image_signature, not_image_message
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -39,6 +47,10 @@ class UnsafeURL(ImageFetchError):
 class FetchedImage:
     content: bytes
     name: str  # a file name for storage ("2.jpg")
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
 
 
 def is_public_address(address: IPAddress) -> bool:
@@ -71,13 +83,16 @@ class SafeFetcher:
         self,
         *,
         timeout: float = 10.0,
+        deadline: float = 30.0,
         max_bytes: int | None = None,
         retries: int = 2,
         backoff: float = 0.5,
         resolver: Resolver = system_resolver,
         is_allowed: Callable[[IPAddress], bool] = is_public_address,
     ) -> None:
-        self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self.timeout = timeout
+        self.deadline = deadline
+        self._expires = 0.0
         self.max_bytes = max_bytes if max_bytes is not None else int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
         self.retries = retries
         self.backoff = backoff
@@ -85,21 +100,31 @@ class SafeFetcher:
         self.is_allowed = is_allowed
 
     def fetch(self, url: str) -> FetchedImage:
+        self._expires = time.monotonic() + self.deadline
         attempt = 0
         while True:
             try:
                 content = self._fetch_following_redirects(url)
                 break
             except _Retryable as exc:
-                if attempt >= self.retries:
+                pause = self.backoff * 2**attempt
+                if attempt >= self.retries or self._remaining() <= pause:
                     raise ImageFetchError(f"{url}: {exc}") from None
-                time.sleep(self.backoff * 2**attempt)
+                time.sleep(pause)
                 attempt += 1
-        try:
-            image_info(content, max_bytes=self.max_bytes)
-        except ImageRejected as exc:
-            raise ImageFetchError(f"{url}: {exc.message}") from None
+        if not has_image_signature(content):
+            raise ImageFetchError(f"{url}: {not_image_message()}")
         return FetchedImage(content=content, name=PurePosixPath(urlsplit(url).path).name or "photo")
+
+    def _remaining(self) -> float:
+        return self._expires - time.monotonic()
+
+    def _timeout(self, url: str) -> float:
+        """Seconds the next connect or read may take: the per-step timeout, cut to the deadline."""
+        remaining = self._remaining()
+        if remaining <= 0:
+            raise ImageFetchError(f"{url}: not downloaded within the {self.deadline:g} s deadline")
+        return min(self.timeout, remaining)
 
     def check(self, url: str) -> tuple[str, str, int, str]:
         """(scheme, host, port, address to connect to) for ``url``, or UnsafeURL."""
@@ -150,12 +175,14 @@ class SafeFetcher:
         return self._read_limited(response, url)
 
     def _pool(self, scheme: str, host: str, port: int, address: str) -> urllib3.HTTPConnectionPool:
+        seconds = self._timeout(f"{scheme}://{host}")
+        timeout = urllib3.Timeout(connect=seconds, read=seconds)
         if scheme == "https":
             # Connect to the checked address; SNI and the certificate still use the host name.
             return urllib3.HTTPSConnectionPool(
-                address, port, timeout=self.timeout, server_hostname=host, assert_hostname=host, retries=False
+                address, port, timeout=timeout, server_hostname=host, assert_hostname=host, retries=False
             )
-        return urllib3.HTTPConnectionPool(address, port, timeout=self.timeout, retries=False)
+        return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
 
     def _request(self, pool: urllib3.HTTPConnectionPool, host: str, port: int, url: str) -> urllib3.BaseHTTPResponse:
         parts = urlsplit(url)
@@ -181,13 +208,22 @@ class SafeFetcher:
             raise ImageFetchError(f"{url}: larger than the {self.max_bytes} byte limit")
         chunks: list[bytes] = []
         total = 0
+        sock = getattr(response.connection, "sock", None)  # the HTTP(S) connection's socket
         try:
-            for chunk in response.stream(64 * 1024):
+            while True:
+                seconds = self._timeout(url)  # raises once the deadline has passed
+                if sock is not None:
+                    sock.settimeout(seconds)  # so no single read outlasts the deadline
+                chunk = response.read1(64 * 1024)  # one socket read: returns what has arrived
+                if not chunk:
+                    break
                 total += len(chunk)
                 if total > self.max_bytes:
                     raise ImageFetchError(f"{url}: larger than the {self.max_bytes} byte limit")
                 chunks.append(chunk)
-        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError) as exc:
+        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError, TimeoutError) as exc:
+            if self._remaining() <= 0:
+                raise ImageFetchError(f"{url}: not downloaded within the {self.deadline:g} s deadline") from None
             raise _Retryable(type(exc).__name__) from None
         return b"".join(chunks)
 
@@ -240,17 +276,28 @@ class ImageLoader:
         return path
 
     def _read_file(self, path: Path, reference: str) -> FetchedImage:
+        """A regular file of at most the upload limit; devices, FIFOs and folders are refused
+        from ``stat`` before they are opened (``/dev/zero`` would never end, a FIFO would block)."""
         max_bytes = int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
         try:
-            if path.stat().st_size > max_bytes:
-                raise ImageFetchError(f"{reference}: larger than the {max_bytes} byte limit")
-            content = path.read_bytes()
+            _check_regular(path.stat(), reference, max_bytes)
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(descriptor, "rb") as handle:
+                _check_regular(os.fstat(handle.fileno()), reference, max_bytes)  # the file actually opened
+                content = handle.read(max_bytes + 1)
         except FileNotFoundError:
             raise ImageFetchError(f"{reference}: no such file ({path})") from None
         except OSError as exc:
             raise ImageFetchError(f"{reference}: cannot read {path}: {exc.strerror}") from None
-        try:
-            image_info(content)
-        except ImageRejected as exc:
-            raise ImageFetchError(f"{reference}: {exc.message}") from None
+        if len(content) > max_bytes:
+            raise ImageFetchError(f"{reference}: larger than the {max_bytes} byte limit")
+        if not has_image_signature(content):
+            raise ImageFetchError(f"{reference}: {not_image_message()}")
         return FetchedImage(content=content, name=path.name)
+
+
+def _check_regular(status: os.stat_result, reference: str, max_bytes: int) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        raise ImageFetchError(f"{reference}: not a regular file")
+    if status.st_size > max_bytes:
+        raise ImageFetchError(f"{reference}: larger than the {max_bytes} byte limit")
