@@ -1,5 +1,5 @@
-"""Getting an import row's photos: local files, URLs mapped under ``--images-root``, or http(s)
-downloads that cannot be turned against the shop's own network (no SSRF through the importer).
+"""Downloading an import row's photos over http(s) so that it cannot be turned against the
+shop's own network (no SSRF through the importer); local files are ``photos.ImageLoader``'s.
 
 A download resolves the host once, refuses the request unless every address is public, then
 connects to the checked address itself (no second lookup, so no DNS rebinding). Redirects are
@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import socket
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urljoin, urlsplit
+from pathlib import PurePosixPath
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
@@ -32,7 +30,6 @@ from catalog.imaging import has_image_signature, not_image_message
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 MAX_REDIRECTS = 5
-IMAGES_ROOT_MARKER = "product-images"
 
 
 class ImageFetchError(Exception):
@@ -236,68 +233,3 @@ class _Redirect(Exception):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.url = url
-
-
-class ImageLoader:
-    """Reads the photos a row names.
-
-    - a path: relative to the source file's folder (absolute paths are used as they are);
-    - an http(s) URL with ``images_root`` set: the URL path after its ``product-images/`` segment
-      when it has one, else the whole URL path, under ``images_root`` (never outside it);
-    - an http(s) URL otherwise: downloaded with ``SafeFetcher``.
-    """
-
-    def __init__(self, *, base_dir: Path, images_root: Path | None = None, fetcher: SafeFetcher | None = None) -> None:
-        self.base_dir = base_dir
-        self.images_root = images_root.resolve() if images_root else None
-        self.fetcher = fetcher
-
-    def load(self, reference: str) -> FetchedImage:
-        scheme = urlsplit(reference).scheme.lower()
-        if scheme in {"http", "https"}:
-            if self.images_root is not None:
-                return self._read_file(self.mapped_path(reference), reference)
-            if self.fetcher is None:
-                self.fetcher = SafeFetcher()
-            return self.fetcher.fetch(reference)
-        if scheme and len(scheme) > 1:  # "c:" is a drive letter, not a scheme
-            raise UnsafeURL(f"{reference}: only http and https URLs are fetched")
-        path = Path(reference)
-        return self._read_file(path if path.is_absolute() else self.base_dir / path, reference)
-
-    def mapped_path(self, url: str) -> Path:
-        assert self.images_root is not None
-        parts = [unquote(p) for p in urlsplit(url).path.split("/") if p]
-        if IMAGES_ROOT_MARKER in parts:
-            parts = parts[parts.index(IMAGES_ROOT_MARKER) + 1 :]
-        path = self.images_root.joinpath(*parts).resolve()
-        if not parts or not path.is_relative_to(self.images_root):
-            raise ImageFetchError(f"{url}: maps outside --images-root")
-        return path
-
-    def _read_file(self, path: Path, reference: str) -> FetchedImage:
-        """A regular file of at most the upload limit; devices, FIFOs and folders are refused
-        from ``stat`` before they are opened (``/dev/zero`` would never end, a FIFO would block)."""
-        max_bytes = int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
-        try:
-            _check_regular(path.stat(), reference, max_bytes)
-            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-            with os.fdopen(descriptor, "rb") as handle:
-                _check_regular(os.fstat(handle.fileno()), reference, max_bytes)  # the file actually opened
-                content = handle.read(max_bytes + 1)
-        except FileNotFoundError:
-            raise ImageFetchError(f"{reference}: no such file ({path})") from None
-        except OSError as exc:
-            raise ImageFetchError(f"{reference}: cannot read {path}: {exc.strerror}") from None
-        if len(content) > max_bytes:
-            raise ImageFetchError(f"{reference}: larger than the {max_bytes} byte limit")
-        if not has_image_signature(content):
-            raise ImageFetchError(f"{reference}: {not_image_message()}")
-        return FetchedImage(content=content, name=path.name)
-
-
-def _check_regular(status: os.stat_result, reference: str, max_bytes: int) -> None:
-    if not stat.S_ISREG(status.st_mode):
-        raise ImageFetchError(f"{reference}: not a regular file")
-    if status.st_size > max_bytes:
-        raise ImageFetchError(f"{reference}: larger than the {max_bytes} byte limit")

@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
 from catalog.changes import batched_changes
-from catalog.importers.fetch import FetchedImage, ImageFetchError, ImageLoader, SafeFetcher
+from catalog.importers.fetch import FetchedImage, ImageFetchError, SafeFetcher
+from catalog.importers.photos import ImageLoader
 from catalog.importers.sources import CatalogRow, RowError, RowFailure, read_rows
 from catalog.models import Product
 from catalog.services import (
