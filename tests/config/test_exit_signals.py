@@ -9,18 +9,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from config.embedded import _pid_alive
+from tests.config.test_embedded import _wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 # Local settings, but with the embedded servers under the test's own folder.
 SETTINGS = """
-from collections.abc import Callable
 from pathlib import Path
 from config.settings.base import *  # noqa: F403
 from config.embedded import configure_services
@@ -36,15 +34,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _serving(port: int) -> bool:
