@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 ALLOWED_FORMATS: Final = frozenset({"PNG", "JPEG", "MPO", "WEBP", "GIF"})  # MPO: phone JPEGs
 DEFAULT_MAX_IMAGE_PIXELS: Final = 40_000_000
 DEFAULT_MAX_UPLOAD_BYTES: Final = 10 * 1024 * 1024
+# Long side at most this many times the short side. Encoders resize the short side to ~224 px, so a
+# 1 x 60000 strip would become a multi-gigapixel image; 20:1 is past any real product photo
+# (panoramas are ~4:1, banners ~8:1) and bounds every resize at 224 x 4480 pixels.
+DEFAULT_MAX_ASPECT_RATIO: Final = 20
 _SIXTEEN_BIT_MODES: Final = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 _ALPHA_MODES: Final = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _READ_CHUNK: Final = 1024 * 1024
@@ -59,6 +63,7 @@ def read_image(
     max_pixels: int | None = None,
     max_bytes: int | None = None,
     min_side: int | None = None,
+    max_aspect_ratio: int | None = None,
 ) -> Image.Image:
     """Decode ``source`` into a fully loaded, upright RGB image, or raise ``ImageRejected``.
 
@@ -68,21 +73,44 @@ def read_image(
     from the start and left at position 0 for whoever saves them next.
     """
     data = _read_bytes(source, _limit("SHOPLENS_MAX_UPLOAD_BYTES", max_bytes, DEFAULT_MAX_UPLOAD_BYTES))
-    limit = _limit("SHOPLENS_MAX_IMAGE_PIXELS", max_pixels, DEFAULT_MAX_IMAGE_PIXELS)
-    image, _ = _decode(data, limit, min_side=min_side)
+    image, _ = _decode(data, _limits(max_pixels, max_aspect_ratio), min_side=min_side)
     return image
 
 
-def image_info(source: ImageSource, *, max_pixels: int | None = None, max_bytes: int | None = None) -> ImageInfo:
+def image_info(
+    source: ImageSource,
+    *,
+    max_pixels: int | None = None,
+    max_bytes: int | None = None,
+    max_aspect_ratio: int | None = None,
+) -> ImageInfo:
     """Validate ``source`` exactly like ``read_image`` and describe it for ``ProductImage``."""
     data = _read_bytes(source, _limit("SHOPLENS_MAX_UPLOAD_BYTES", max_bytes, DEFAULT_MAX_UPLOAD_BYTES))
-    image, image_format = _decode(data, _limit("SHOPLENS_MAX_IMAGE_PIXELS", max_pixels, DEFAULT_MAX_IMAGE_PIXELS))
+    image, image_format = _decode(data, _limits(max_pixels, max_aspect_ratio))
     return ImageInfo(
         width=image.width,
         height=image.height,
         format=image_format,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+@dataclass(frozen=True)
+class _Limits:
+    pixels: int
+    aspect_ratio: int
+
+
+def _limits(max_pixels: int | None, max_aspect_ratio: int | None) -> _Limits:
+    return _Limits(
+        pixels=_limit("SHOPLENS_MAX_IMAGE_PIXELS", max_pixels, DEFAULT_MAX_IMAGE_PIXELS),
+        aspect_ratio=_limit("SHOPLENS_MAX_IMAGE_ASPECT_RATIO", max_aspect_ratio, DEFAULT_MAX_ASPECT_RATIO),
+    )
+
+
+def has_image_signature(data: bytes) -> bool:
+    """A cheap first look (no decoding): do the bytes start like a PNG, JPEG, GIF or WebP?"""
+    return data.startswith(_SIGNATURES) or _is_webp(data)
 
 
 def _limit(setting_name: str, explicit: int | None, default: int) -> int:
@@ -142,16 +170,16 @@ def _seek_start(source: object) -> None:
             seek(0)
 
 
-def _decode(data: bytes, max_pixels: int, *, min_side: int | None = None) -> tuple[Image.Image, str]:
+def _decode(data: bytes, limits: _Limits, *, min_side: int | None = None) -> tuple[Image.Image, str]:
     if not data:
         raise ImageRejected("The file is empty.", code="empty")
     try:
         opened = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise ImageRejected(_too_many_pixels_message(None, max_pixels), code="too_many_pixels") from None
+        raise ImageRejected(_too_many_pixels_message(None, limits.pixels), code="too_many_pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         # A known signature that fails to open is a damaged upload, not a wrong kind of file.
-        raise (_truncated() if data.startswith(_SIGNATURES) or _is_webp(data) else _not_image()) from None
+        raise (_truncated() if has_image_signature(data) else _not_image()) from None
 
     with opened as image:
         image_format = image.format or ""
@@ -161,8 +189,10 @@ def _decode(data: bytes, max_pixels: int, *, min_side: int | None = None) -> tup
                 code="unsupported_format",
             )
         # Checked from the header alone, before a single pixel is decoded.
-        if image.width * image.height > max_pixels:
-            raise ImageRejected(_too_many_pixels_message(image.size, max_pixels), code="too_many_pixels")
+        if image.width * image.height > limits.pixels:
+            raise ImageRejected(_too_many_pixels_message(image.size, limits.pixels), code="too_many_pixels")
+        if max(image.size) > limits.aspect_ratio * max(min(image.size), 1):
+            raise ImageRejected(_out_of_proportion_message(image.size, limits.aspect_ratio), code="out_of_proportion")
         if _looks_truncated(data, image_format):
             raise _truncated()
         try:
@@ -241,8 +271,19 @@ def _too_many_pixels_message(size: tuple[int, int] | None, limit: int) -> str:
     return f"The image is too large{dimensions}; the limit is {limit / 1_000_000:g} megapixels."
 
 
+def _out_of_proportion_message(size: tuple[int, int], ratio: int) -> str:
+    return (
+        f"The image is too narrow ({size[0]}×{size[1]} pixels): its long side may be at most "
+        f"{ratio:g} times its short side. Please crop it to the product."
+    )
+
+
+def not_image_message() -> str:
+    return "The file is not an image we can read (PNG, JPEG, WebP, GIF)."
+
+
 def _not_image() -> ImageRejected:
-    return ImageRejected("The file is not an image we can read (PNG, JPEG, WebP, GIF).", code="not_image")
+    return ImageRejected(not_image_message(), code="not_image")
 
 
 def _truncated() -> ImageRejected:

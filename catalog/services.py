@@ -3,6 +3,7 @@ so validation and the ``catalog_changed`` announcement follow every change the s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -130,15 +131,16 @@ def product_delete(*, product: Product) -> None:
 
 
 def product_image_add(*, product: Product, upload: ImageUpload, position: int | None = None) -> ProductImage:
-    """Validate and store a photo; the same bytes twice on one product return the existing row."""
+    """Validate and store a photo; the same bytes twice on one product return the existing row.
+    Hashed before decoding, so re-adding a known photo (a re-import) decodes nothing."""
     content = _read_bytes(upload.file)
+    existing = product.images.filter(sha256=hashlib.sha256(content).hexdigest()).first()
+    if existing is not None:
+        return existing
     try:
         info = image_info(content)
     except ImageRejected as exc:
         raise ValidationError({"image": ValidationError(str(exc), code=exc.code)}) from exc
-    existing = product.images.filter(sha256=info.sha256).first()
-    if existing is not None:
-        return existing
     if position is None:
         last = product.images.order_by("-position").values_list("position", flat=True).first()
         position = 0 if last is None else last + 1

@@ -25,6 +25,8 @@ from typing import Any
 
 import fasteners
 
+from config.exit_signals import exit_cleanly_on_termination_signals
+
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE_NAME = "shoplens"
@@ -262,6 +264,8 @@ def configure_services(settings: dict[str, object], var_dir: Path) -> None:
     """
     databases = settings.setdefault("DATABASES", {})
     assert isinstance(databases, dict)
+    if "default" not in databases or not settings.get("REDIS_URL"):
+        exit_cleanly_on_termination_signals()
     if "default" not in databases:
         postgres = start_embedded_postgres(var_dir / "postgres")
         databases["default"] = postgres.django_settings()

@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("storefront.urls")),
 ]
+handler404 = "catalog.api.errors.not_found"
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
     # Local media; behind a real deployment the web server or object store serves these.

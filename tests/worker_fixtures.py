@@ -55,10 +55,13 @@ def worker_environment(*, media_root: Path, clip_model: str, extra: dict[str, st
     return env | (extra or {})
 
 
-def start_worker(*, env: dict[str, str], log_path: Path, queues: str = "embeddings,default") -> WorkerProcess:
-    """Start ``celery -A config worker`` (prefork, one child, in its own process group so a kill
-    takes both) and wait until it consumes."""
-    worker = processes.start(processes.worker_command(queues=queues, name="test"), env=env, log_path=log_path)
+def start_worker(
+    *, env: dict[str, str], log_path: Path, queues: str = "embeddings,default", concurrency: int = 1
+) -> WorkerProcess:
+    """Start ``celery -A config worker`` (prefork, ``concurrency`` children, in its own process
+    group so a kill takes them all) and wait until it consumes."""
+    command = processes.worker_command(queues=queues, name="test", concurrency=concurrency)
+    worker = processes.start(command, env=env, log_path=log_path)
     try:
         worker.wait_for_log(" ready.", timeout=WORKER_START_TIMEOUT)
     except BaseException:
@@ -103,10 +106,10 @@ def worker_factory(
     """Start workers with extra environment; all are stopped at the end of the test."""
     started: list[WorkerProcess] = []
 
-    def start(*, extra: dict[str, str] | None = None, name: str = "worker") -> WorkerProcess:
+    def start(*, extra: dict[str, str] | None = None, name: str = "worker", concurrency: int = 1) -> WorkerProcess:
         with django_db_blocker.unblock():
             env = worker_environment(media_root=worker_media_root, clip_model=worker_clip_model, extra=extra)
-        worker = start_worker(env=env, log_path=tmp_path / f"{name}-{len(started)}.log")
+        worker = start_worker(env=env, log_path=tmp_path / f"{name}-{len(started)}.log", concurrency=concurrency)
         started.append(worker)
         return worker
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+import kombu.exceptions
+import redis.exceptions
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -21,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 IMAGE_BATCH_SIZE = 32  # photos per task: one model call per encoder
 TEXT_BATCH_SIZE = 64  # products per task
+# What publishing raises when Redis/Valkey is down or unreachable (after Celery's publish retries).
+BROKER_ERRORS = (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError, ConnectionError, TimeoutError)
 
 # Errors that may pass on their own: storage hiccups, the database restarting, a model that
 # failed on a whole batch. Bad photos are not among them; they are marked failed at once.
@@ -49,12 +53,23 @@ def enqueue_indexing(
     force: bool = False,
     image_batch_size: int = IMAGE_BATCH_SIZE,
     text_batch_size: int = TEXT_BATCH_SIZE,
-) -> None:
-    """Queue embedding of the photos and product texts now, in task-sized batches."""
-    for chunk in batched(image_ids, image_batch_size):
-        embed_product_images.delay(chunk, force=force)
-    for chunk in batched(product_ids, text_batch_size):
-        embed_product_texts.delay(chunk, force=force)
+) -> bool:
+    """Queue embedding of the photos and product texts now, in task-sized batches; False when the
+    broker could not be reached. That is logged, not raised: the write that asked has committed
+    and its user is told it succeeded; its photos stay pending and the sweep queues them, and
+    products lacking a text vector, once the broker is back."""
+    try:
+        for chunk in batched(image_ids, image_batch_size):
+            embed_product_images.delay(chunk, force=force)
+        for chunk in batched(product_ids, text_batch_size):
+            embed_product_texts.delay(chunk, force=force)
+    except BROKER_ERRORS as exc:
+        logger.warning(
+            "Broker unreachable; indexing of %d photos and %d products is left to the sweep: %s",
+            len(image_ids), len(product_ids), exc,
+        )  # fmt: skip
+        return False
+    return True
 
 
 @shared_task(bind=True, **RETRY_OPTIONS)
@@ -70,6 +85,7 @@ def embed_product_images(self: Task, image_ids: list[int], force: bool = False) 
 @shared_task(bind=True, **RETRY_OPTIONS)
 def embed_product_texts(self: Task, product_ids: list[int], force: bool = False) -> dict[str, int]:
     """Embed the products' texts (``Product.search_text``) with the text encoder."""
+    _test_delay(len(product_ids))
     report = indexing.embed_product_texts(product_ids=product_ids, force=force)
     return {"embedded": report.embedded, "skipped": report.skipped}
 
@@ -78,8 +94,8 @@ def embed_product_texts(self: Task, product_ids: list[int], force: bool = False)
 def sweep_indexing() -> dict[str, object]:
     """Periodic (beat): open the space of a new model version, re-queue stuck or missing work,
     and switch search to a building space once it is complete."""
-    spaces.ensure_current_spaces()
-    work = sweep.find_lost_work(pending_for=timedelta(minutes=settings.SHOPLENS_INDEXING_STUCK_MINUTES))
+    current = spaces.ensure_current_spaces()
+    work = sweep.find_lost_work(pending_for=timedelta(minutes=settings.SHOPLENS_INDEXING_STUCK_MINUTES), spaces=current)
     enqueue_indexing(image_ids=work.image_ids, product_ids=work.product_ids)
     promoted = spaces.spaces_promote_complete()
     return {
@@ -91,7 +107,7 @@ def sweep_indexing() -> dict[str, object]:
 
 
 def _test_delay(count: int) -> None:
-    """Worker tests slow a batch down (``SHOPLENS_INDEXING_TEST_DELAY_S`` per photo) to kill it mid-way."""
+    """Worker tests slow a batch down (``SHOPLENS_INDEXING_TEST_DELAY_S`` per photo or product) to kill it mid-way."""
     delay = float(getattr(settings, "SHOPLENS_INDEXING_TEST_DELAY_S", 0) or 0)
     if delay:
         logger.info("Test delay: %.1f s for %d photos", delay * count, count)

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
@@ -84,3 +85,11 @@ def _first_message(fields: dict[str, Any]) -> str:
 class ErrorShapeMixin:
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
         return api_exception_handler
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``: an unknown URL under ``/api/`` answers the API's JSON shape, pages Django's page."""
+    if request.path.startswith("/api/"):
+        body = {"code": "not_found", "message": "No such API endpoint or object.", "fields": {}}
+        return JsonResponse({"error": body}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 from rest_framework.request import Request
 
 from catalog.models import Brand, Category, Product, ProductImage
+
+MAX_STOCK = 2_147_483_647  # PostgreSQL integer, the column's type
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -41,8 +47,8 @@ class CategoryBriefSerializer(serializers.ModelSerializer):
 class ProductSerializer(serializers.ModelSerializer):
     """A product as shoppers see it (load with ``Product.objects.with_listing_data()``)."""
 
-    category = CategoryBriefSerializer(read_only=True)
-    brand = BrandSerializer(read_only=True)
+    category = CategoryBriefSerializer(read_only=True, allow_null=True)
+    brand = BrandSerializer(read_only=True, allow_null=True)
     in_stock = serializers.BooleanField(read_only=True)
     images = ProductImageSerializer(many=True, read_only=True)
 
@@ -55,8 +61,30 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OptionalBooleanField(serializers.BooleanField):
+    """A boolean that, left out of a multipart form, is left out (the service's default applies)
+    instead of DRF's HTML-checkbox reading of a missing field as false."""
+
+    default_empty_html = empty
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (never null, a list or a number, also not when sent as the multipart text
+    "null") without U+0000, which PostgreSQL's jsonb cannot store."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Must be a JSON object, e.g. {"colour": "red"}.')
+        if _holds_null_character(value):
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return value
+
+
 class ProductWriteSerializer(serializers.Serializer):
-    """Input of product create (all required fields) and update (any subset)."""
+    """Input of product create (all required fields) and update (any subset). Every field refuses
+    null and odd values itself, so nothing invalid reaches the database (a 400 naming the field)."""
 
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=255)
@@ -64,13 +92,15 @@ class ProductWriteSerializer(serializers.Serializer):
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), required=False, allow_null=True)
     brand = serializers.PrimaryKeyRelatedField(queryset=Brand.objects.all(), required=False, allow_null=True)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    currency = serializers.CharField(max_length=3, required=False)
-    stock = serializers.IntegerField(min_value=0, required=False)
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$", required=False, error_messages={"invalid": "Use a three-letter currency code, e.g. EUR."}
+    )
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False)
     rating = serializers.DecimalField(
         max_digits=3, decimal_places=2, min_value=0, max_value=5, required=False, allow_null=True
     )
-    is_active = serializers.BooleanField(required=False)
-    attributes = serializers.JSONField(required=False)
+    is_active = OptionalBooleanField(required=False)
+    attributes = JSONObjectField(required=False, help_text='A JSON object, e.g. {"colour": "red"}.')
     images = serializers.ListField(
         child=serializers.FileField(), required=False, write_only=True, help_text="Photos to add (multipart)."
     )
@@ -88,6 +118,17 @@ class ProductWriteSerializer(serializers.Serializer):
                     )
                 )
         return files
+
+
+def _holds_null_character(value: Any) -> bool:
+    """PostgreSQL's jsonb cannot store U+0000 in a key or a string."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_null_character(key) or _holds_null_character(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_null_character(item) for item in value)
+    return False
 
 
 def absolute_media_url(request: Request | None, image: ProductImage | None) -> str | None:

@@ -1,30 +1,35 @@
-"""Getting an import row's photos: local files, URLs mapped under ``--images-root``, or http(s)
-downloads that cannot be turned against the shop's own network (no SSRF through the importer).
+"""Downloading an import row's photos over http(s) so that it cannot be turned against the
+shop's own network (no SSRF through the importer); local files are ``photos.ImageLoader``'s.
 
 A download resolves the host once, refuses the request unless every address is public, then
 connects to the checked address itself (no second lookup, so no DNS rebinding). Redirects are
-followed by hand and checked the same way.
+followed by hand and checked the same way. Each photo has one total deadline (connects, reads,
+redirects and retries together), so a server that drips bytes cannot hold the import.
+
+Photos are not decoded here: catalog.services decodes each new photo once, after its SHA-256
+shows it is new; a quick signature check gives an early reason for files that are no image.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urljoin, urlsplit
+from functools import cached_property
+from pathlib import PurePosixPath
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
 
-from catalog.imaging import ImageRejected, image_info
+from catalog.imaging import has_image_signature, not_image_message
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 MAX_REDIRECTS = 5
-IMAGES_ROOT_MARKER = "product-images"
 
 
 class ImageFetchError(Exception):
@@ -39,6 +44,10 @@ class UnsafeURL(ImageFetchError):
 class FetchedImage:
     content: bytes
     name: str  # a file name for storage ("2.jpg")
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
 
 
 def is_public_address(address: IPAddress) -> bool:
@@ -71,13 +80,16 @@ class SafeFetcher:
         self,
         *,
         timeout: float = 10.0,
+        deadline: float = 30.0,
         max_bytes: int | None = None,
         retries: int = 2,
         backoff: float = 0.5,
         resolver: Resolver = system_resolver,
         is_allowed: Callable[[IPAddress], bool] = is_public_address,
     ) -> None:
-        self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self.timeout = timeout
+        self.deadline = deadline
+        self._expires = 0.0
         self.max_bytes = max_bytes if max_bytes is not None else int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
         self.retries = retries
         self.backoff = backoff
@@ -85,21 +97,31 @@ class SafeFetcher:
         self.is_allowed = is_allowed
 
     def fetch(self, url: str) -> FetchedImage:
+        self._expires = time.monotonic() + self.deadline
         attempt = 0
         while True:
             try:
                 content = self._fetch_following_redirects(url)
                 break
             except _Retryable as exc:
-                if attempt >= self.retries:
+                pause = self.backoff * 2**attempt
+                if attempt >= self.retries or self._remaining() <= pause:
                     raise ImageFetchError(f"{url}: {exc}") from None
-                time.sleep(self.backoff * 2**attempt)
+                time.sleep(pause)
                 attempt += 1
-        try:
-            image_info(content, max_bytes=self.max_bytes)
-        except ImageRejected as exc:
-            raise ImageFetchError(f"{url}: {exc.message}") from None
+        if not has_image_signature(content):
+            raise ImageFetchError(f"{url}: {not_image_message()}")
         return FetchedImage(content=content, name=PurePosixPath(urlsplit(url).path).name or "photo")
+
+    def _remaining(self) -> float:
+        return self._expires - time.monotonic()
+
+    def _timeout(self, url: str) -> float:
+        """Seconds the next connect or read may take: the per-step timeout, cut to the deadline."""
+        remaining = self._remaining()
+        if remaining <= 0:
+            raise ImageFetchError(f"{url}: not downloaded within the {self.deadline:g} s deadline")
+        return min(self.timeout, remaining)
 
     def check(self, url: str) -> tuple[str, str, int, str]:
         """(scheme, host, port, address to connect to) for ``url``, or UnsafeURL."""
@@ -150,12 +172,14 @@ class SafeFetcher:
         return self._read_limited(response, url)
 
     def _pool(self, scheme: str, host: str, port: int, address: str) -> urllib3.HTTPConnectionPool:
+        seconds = self._timeout(f"{scheme}://{host}")
+        timeout = urllib3.Timeout(connect=seconds, read=seconds)
         if scheme == "https":
             # Connect to the checked address; SNI and the certificate still use the host name.
             return urllib3.HTTPSConnectionPool(
-                address, port, timeout=self.timeout, server_hostname=host, assert_hostname=host, retries=False
+                address, port, timeout=timeout, server_hostname=host, assert_hostname=host, retries=False
             )
-        return urllib3.HTTPConnectionPool(address, port, timeout=self.timeout, retries=False)
+        return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
 
     def _request(self, pool: urllib3.HTTPConnectionPool, host: str, port: int, url: str) -> urllib3.BaseHTTPResponse:
         parts = urlsplit(url)
@@ -181,13 +205,22 @@ class SafeFetcher:
             raise ImageFetchError(f"{url}: larger than the {self.max_bytes} byte limit")
         chunks: list[bytes] = []
         total = 0
+        sock = getattr(response.connection, "sock", None)  # the HTTP(S) connection's socket
         try:
-            for chunk in response.stream(64 * 1024):
+            while True:
+                seconds = self._timeout(url)  # raises once the deadline has passed
+                if sock is not None:
+                    sock.settimeout(seconds)  # so no single read outlasts the deadline
+                chunk = response.read1(64 * 1024)  # one socket read: returns what has arrived
+                if not chunk:
+                    break
                 total += len(chunk)
                 if total > self.max_bytes:
                     raise ImageFetchError(f"{url}: larger than the {self.max_bytes} byte limit")
                 chunks.append(chunk)
-        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError) as exc:
+        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError, TimeoutError) as exc:
+            if self._remaining() <= 0:
+                raise ImageFetchError(f"{url}: not downloaded within the {self.deadline:g} s deadline") from None
             raise _Retryable(type(exc).__name__) from None
         return b"".join(chunks)
 
@@ -200,57 +233,3 @@ class _Redirect(Exception):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.url = url
-
-
-class ImageLoader:
-    """Reads the photos a row names.
-
-    - a path: relative to the source file's folder (absolute paths are used as they are);
-    - an http(s) URL with ``images_root`` set: the URL path after its ``product-images/`` segment
-      when it has one, else the whole URL path, under ``images_root`` (never outside it);
-    - an http(s) URL otherwise: downloaded with ``SafeFetcher``.
-    """
-
-    def __init__(self, *, base_dir: Path, images_root: Path | None = None, fetcher: SafeFetcher | None = None) -> None:
-        self.base_dir = base_dir
-        self.images_root = images_root.resolve() if images_root else None
-        self.fetcher = fetcher
-
-    def load(self, reference: str) -> FetchedImage:
-        scheme = urlsplit(reference).scheme.lower()
-        if scheme in {"http", "https"}:
-            if self.images_root is not None:
-                return self._read_file(self.mapped_path(reference), reference)
-            if self.fetcher is None:
-                self.fetcher = SafeFetcher()
-            return self.fetcher.fetch(reference)
-        if scheme and len(scheme) > 1:  # "c:" is a drive letter, not a scheme
-            raise UnsafeURL(f"{reference}: only http and https URLs are fetched")
-        path = Path(reference)
-        return self._read_file(path if path.is_absolute() else self.base_dir / path, reference)
-
-    def mapped_path(self, url: str) -> Path:
-        assert self.images_root is not None
-        parts = [unquote(p) for p in urlsplit(url).path.split("/") if p]
-        if IMAGES_ROOT_MARKER in parts:
-            parts = parts[parts.index(IMAGES_ROOT_MARKER) + 1 :]
-        path = self.images_root.joinpath(*parts).resolve()
-        if not parts or not path.is_relative_to(self.images_root):
-            raise ImageFetchError(f"{url}: maps outside --images-root")
-        return path
-
-    def _read_file(self, path: Path, reference: str) -> FetchedImage:
-        max_bytes = int(settings.SHOPLENS_MAX_UPLOAD_BYTES)
-        try:
-            if path.stat().st_size > max_bytes:
-                raise ImageFetchError(f"{reference}: larger than the {max_bytes} byte limit")
-            content = path.read_bytes()
-        except FileNotFoundError:
-            raise ImageFetchError(f"{reference}: no such file ({path})") from None
-        except OSError as exc:
-            raise ImageFetchError(f"{reference}: cannot read {path}: {exc.strerror}") from None
-        try:
-            image_info(content)
-        except ImageRejected as exc:
-            raise ImageFetchError(f"{reference}: {exc.message}") from None
-        return FetchedImage(content=content, name=path.name)

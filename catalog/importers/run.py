@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
 from catalog.changes import batched_changes
-from catalog.importers.fetch import FetchedImage, ImageFetchError, ImageLoader, SafeFetcher
+from catalog.importers.fetch import FetchedImage, ImageFetchError, SafeFetcher
+from catalog.importers.photos import ImageLoader
 from catalog.importers.sources import CatalogRow, RowError, RowFailure, read_rows
 from catalog.models import Product
 from catalog.services import (
@@ -26,6 +29,12 @@ from catalog.services import (
 )
 
 CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
+# The committed rows' changes are announced whenever this many new photos (or rows) have committed,
+# so the worker starts while the import goes on instead of after its last row.
+QUEUE_EVERY_PHOTOS = 32
+QUEUE_EVERY_ROWS = 32
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,9 +75,11 @@ def import_catalog(
     """Import ``source`` row by row, each in its own transaction; a bad row is reported, never fatal.
 
     Products are matched by SKU, so a second run updates them and adds only photos whose bytes are
-    new. The changes are announced together (``catalog_changed``) once the rows are written. With
-    ``hold_out_last_image`` the last photo of every product with two or more is left out and listed
-    in ``held_out`` (it is the query of a search evaluation).
+    new (known bytes are recognised by their SHA-256 and never decoded again). The changes are
+    announced (``catalog_changed``) in batches as rows commit, so indexing starts while the import
+    goes on. With ``hold_out_last_image``
+    the last photo of every product with two or more is left out and listed in ``held_out`` (it is
+    the query of a search evaluation).
     """
     source = Path(source)
     loader = ImageLoader(base_dir=source.resolve().parent, images_root=images_root, fetcher=fetcher)
@@ -76,26 +87,27 @@ def import_catalog(
     rows: Iterable[CatalogRow | RowFailure] = _limited(read_rows(source, format=format), limit)
     if progress is not None:
         rows = progress(rows)
-    with batched_changes():
+    with ExitStack() as queued:
+        queued.enter_context(batched_changes())
+        rows_since, photos_since = 0, 0
         for row in rows:
             if isinstance(row, RowFailure):
                 summary.failures.append(row)
                 continue
             try:
                 outcome, added, held_out = _import_row(row, loader, hold_out_last_image)
-            except (RowError, ImageFetchError) as exc:
-                summary.failures.append(RowFailure(ref=row.ref, sku=row.sku, reason=str(exc)))
-                continue
-            except ValidationError as exc:
-                summary.failures.append(RowFailure(ref=row.ref, sku=row.sku, reason=_validation_reason(exc)))
-                continue
-            except DatabaseError as exc:
-                summary.failures.append(RowFailure(ref=row.ref, sku=row.sku, reason=f"database: {exc}".strip()))
+            except Exception as exc:  # a bad row, whatever went wrong, never stops the rest
+                summary.failures.append(_failure(row, exc))
                 continue
             summary.count(outcome)
             summary.images_added += added
             if held_out:
                 summary.held_out.append((held_out, row.sku))
+            rows_since, photos_since = rows_since + 1, photos_since + added
+            if photos_since >= QUEUE_EVERY_PHOTOS or rows_since >= QUEUE_EVERY_ROWS:
+                queued.close()  # announces what committed so far, as one batch
+                queued.enter_context(batched_changes())
+                rows_since, photos_since = 0, 0
     return summary
 
 
@@ -136,7 +148,9 @@ def _import_row(row: CatalogRow, loader: ImageLoader, hold_out: bool) -> tuple[s
             "brand": brand_ensure(name=row.brand) if row.brand else None,
             "category": category_ensure_path(names=row.category) if row.category else None,
         }
-        product = Product.objects.select_for_update().filter(sku=row.sku).first()
+        product = (
+            Product.objects.select_related("brand", "category").select_for_update(of=("self",)).filter(sku=row.sku)
+        ).first()
         if product is None:
             product = product_create(sku=row.sku, **fields)
             outcome = CREATED
@@ -145,13 +159,17 @@ def _import_row(row: CatalogRow, loader: ImageLoader, hold_out: bool) -> tuple[s
             if changes:
                 product_update(product=product, **changes)
             outcome = UPDATED if changes else UNCHANGED
-        known = set(product.images.values_list("pk", flat=True))
+        # Known bytes are recognised by their hash alone: a re-import neither decodes nor re-adds them.
+        known = set(product.images.values_list("sha256", flat=True))
         added = 0
         for photo in photos:
-            image = product_image_add(
+            if photo.sha256 in known:
+                continue
+            product_image_add(
                 product=product, upload=ImageUpload(file=photo.content, name=photo.name, alt_text=row.name)
             )
-            added += image.pk not in known
+            known.add(photo.sha256)
+            added += 1
         if added and outcome == UNCHANGED:
             outcome = UPDATED
     return outcome, added, _query_path(held_out, loader) if held_out else ""
@@ -178,6 +196,19 @@ def _distinct(photos: list[FetchedImage]) -> list[FetchedImage]:
             seen.add(photo.content)
             unique.append(photo)
     return unique
+
+
+def _failure(row: CatalogRow, exc: Exception) -> RowFailure:
+    if isinstance(exc, RowError | ImageFetchError):
+        reason = str(exc)
+    elif isinstance(exc, ValidationError):
+        reason = _validation_reason(exc)
+    elif isinstance(exc, DatabaseError):
+        reason = f"database: {exc}".strip()
+    else:
+        logger.exception("Import of %s (%s) failed unexpectedly", row.ref, row.sku)
+        reason = f"unexpected error: {type(exc).__name__}: {exc}"
+    return RowFailure(ref=row.ref, sku=row.sku, reason=reason)
 
 
 def _validation_reason(exc: ValidationError) -> str:

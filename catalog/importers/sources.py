@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from catalog.importers.markup import html_to_text
+
 CATEGORY_SEPARATOR = ">"
 IMAGE_SEPARATOR = "|"
 CSV_COLUMNS = ("sku", "name", "description", "price", "currency", "brand", "category", "stock", "attributes", "images")
@@ -94,7 +96,7 @@ def read_dummyjson(source: Path) -> Iterator[CatalogRow | RowFailure]:
                 ref=ref,
                 sku=_required(sku, "id or sku"),
                 name=_required(_text(item.get("title") or item.get("name")), "title"),
-                description=_text(item.get("description")),
+                description=html_to_text(_text(item.get("description"))),
                 price=_price(item.get("price")),
                 currency=_text(item.get("currency")),
                 brand=_text(item.get("brand")),
@@ -129,7 +131,7 @@ def read_csv(source: Path) -> Iterator[CatalogRow | RowFailure]:
                     ref=ref,
                     sku=_required(sku, "sku"),
                     name=_required(row.get("name", ""), "name"),
-                    description=row.get("description", ""),
+                    description=html_to_text(row.get("description", "")),
                     price=_price(row.get("price")),
                     currency=row.get("currency", ""),
                     brand=row.get("brand", ""),

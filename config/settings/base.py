@@ -130,6 +130,7 @@ STORAGES = {
 # Uploads bigger than this are refused before an image decoder sees them.
 SHOPLENS_MAX_UPLOAD_BYTES = env.int("SHOPLENS_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 SHOPLENS_MAX_IMAGE_PIXELS = env.int("SHOPLENS_MAX_IMAGE_PIXELS", default=40_000_000)
+SHOPLENS_MAX_IMAGE_ASPECT_RATIO = env.int("SHOPLENS_MAX_IMAGE_ASPECT_RATIO", default=20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SHOPLENS_MAX_UPLOAD_BYTES * 5 + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 SHOPLENS_DEFAULT_CURRENCY = env("SHOPLENS_DEFAULT_CURRENCY", default="USD")
@@ -176,8 +177,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-    # An unacknowledged task (its worker died) is handed out again after this long.
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # An unacknowledged task (its worker died) is handed out again after this long. Must exceed
+    # CELERY_TASK_TIME_LIMIT, or a batch still running would be handed out a second time
+    # (system check visualsearch.E002); the sweep usually redoes a lost batch sooner.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
     # How often a worker looks for such tasks: every interval x throttle seconds.
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
@@ -191,12 +194,13 @@ CELERY_TASK_ROUTES = {"visualsearch.tasks.*": {"queue": "embeddings"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("SHOPLENS_INDEX_IN_PROCESS", default=False)
 CELERY_TASK_EAGER_PROPAGATES = False
 # Photos still pending after this many minutes are queued again by the sweep.
-SHOPLENS_INDEXING_STUCK_MINUTES = env.int("SHOPLENS_INDEXING_STUCK_MINUTES", default=15)
+SHOPLENS_INDEXING_STUCK_MINUTES = env.int("SHOPLENS_INDEXING_STUCK_MINUTES", default=5)
+SHOPLENS_INDEXING_SWEEP_SECONDS = env.int("SHOPLENS_INDEXING_SWEEP_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "indexing-sweep": {
         "task": "visualsearch.tasks.sweep_indexing",
-        "schedule": env.int("SHOPLENS_INDEXING_SWEEP_SECONDS", default=300),
-        "options": {"expires": 240},
+        "schedule": SHOPLENS_INDEXING_SWEEP_SECONDS,
+        "options": {"expires": SHOPLENS_INDEXING_SWEEP_SECONDS * 0.8},  # never two sweeps queued
     },
 }
 
@@ -227,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "catalog.api.schema.document_error_responses",
+    ],
 }
 
 LOGGING = {

@@ -17,7 +17,8 @@ from django.core.management import call_command
 from PIL import Image
 
 from catalog.importers import import_catalog
-from catalog.importers.fetch import ImageFetchError, ImageLoader, SafeFetcher, UnsafeURL
+from catalog.importers.fetch import ImageFetchError, SafeFetcher, UnsafeURL
+from catalog.importers.photos import ImageLoader
 from catalog.importers.sources import parse_attributes
 from catalog.models import Product, ProductImage
 

@@ -49,3 +49,24 @@ def test_a_batched_block_sends_one_deduplicated_announcement_with_forced_ids_apa
         announce(image_ids=[4], force=True)
 
     assert sent == [("images", [1, 2, 3], False), ("texts", [9], False), ("images", [4], True)]
+
+
+def test_a_broker_that_cannot_be_reached_is_logged_not_raised(monkeypatch, caplog) -> None:
+    import kombu.exceptions
+
+    def refuse(ids, force=False):
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.embed_product_images, "delay", refuse)
+
+    assert tasks.enqueue_indexing(image_ids=[1, 2], product_ids=[3]) is False
+    assert "Broker unreachable; indexing of 2 photos and 1 products is left to the sweep" in caplog.text
+
+
+def test_a_visibility_timeout_shorter_than_a_task_may_run_is_refused(settings) -> None:
+    from visualsearch.checks import running_tasks_are_not_redelivered
+
+    assert running_tasks_are_not_redelivered() == []  # the defaults: 600 s against 360 s
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "visibility_timeout": 300}
+
+    assert [error.id for error in running_tasks_are_not_redelivered()] == ["visualsearch.E002"]

@@ -20,6 +20,10 @@ RGB = tuple[float, float, float]
 # Pillow first shrinks by an integer factor when the image is this many times too big: much
 # faster on camera photos, and indistinguishable from a direct resize.
 _REDUCING_GAP = 3.0
+# A second bound behind catalog.imaging's aspect-ratio gate (photos stored before it, other
+# callers): the long side is centre-cropped to this many times the short side before a
+# short-side resize, so no resize asks for more than shortest_edge² x this many pixels.
+MAX_RESIZE_RATIO = 20
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class PixelPipeline:
             image = image.resize(
                 _shortest_edge_size(image.size, self.shortest_edge),
                 self.resample,
+                box=ratio_box(image.size, MAX_RESIZE_RATIO),
                 reducing_gap=_REDUCING_GAP,
             )
         else:
@@ -94,9 +99,24 @@ class PixelPipeline:
         return image.crop((left, top, left + width, top + height))
 
 
-def _shortest_edge_size(size: tuple[int, int], shortest_edge: int) -> tuple[int, int]:
-    """(width, height) with the short side at ``shortest_edge``; truncates like transformers does."""
+def ratio_box(size: tuple[int, int], max_ratio: float) -> tuple[int, int, int, int]:
+    """The centred (left, top, right, bottom) part of an image of ``size`` whose long side is at
+    most ``max_ratio`` times its short side: the whole image when it already is."""
     width, height = size
+    short = max(min(width, height), 1)
+    long_side = min(max(width, height), int(short * max_ratio))
+    if width >= height:
+        left = (width - long_side) // 2
+        return left, 0, left + long_side, height
+    top = (height - long_side) // 2
+    return 0, top, width, top + long_side
+
+
+def _shortest_edge_size(size: tuple[int, int], shortest_edge: int) -> tuple[int, int]:
+    """(width, height) with the short side at ``shortest_edge``; truncates like transformers does.
+    Sizes are taken from the ``ratio_box`` part, so the result is bounded from both sides."""
+    left, top, right, bottom = ratio_box(size, MAX_RESIZE_RATIO)
+    width, height = right - left, bottom - top
     if width <= height:
         return shortest_edge, int(shortest_edge * height / width)
     return int(shortest_edge * width / height), shortest_edge
