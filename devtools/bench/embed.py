@@ -62,33 +62,40 @@ def run(bench: EmbedBenchmark, say: Any) -> dict[str, Any]:
     pipeline_seconds: list[float] = []
     app = current_app  # the project's Celery app (config.celery), without importing the wiring
 
+    previous_options = app.conf.broker_transport_options
     app.conf.broker_transport_options = {
-        **(app.conf.broker_transport_options or {}),
+        **(previous_options or {}),
         "global_keyprefix": f"shoplens-bench-{uuid.uuid4().hex[:8]}:",
     }
-    with database_beside(BENCH_SUFFIX, fresh=True, keep=bench.keep_db) as database:
-        worker = None
-        try:
-            if bench.in_process:
-                app.conf.task_always_eager = True
-            else:
-                worker = _start_worker(bench, database, app.conf.broker_transport_options["global_keyprefix"])
-            _save_products([photo(bench.repeats * count + 1)], "WARM", batch)  # model load in the worker
-            stored = _wait_for_vectors(1, timeout=600)
-            for index, photos in enumerate(runs):
-                start = time.perf_counter()
-                _save_products(photos, f"BENCH{index}", batch)
-                stored = _wait_for_vectors(stored + count, timeout=max(600, count * 5))
-                pipeline_seconds.append(time.perf_counter() - start)
-                say(f"pipeline: {count / pipeline_seconds[-1]:.1f} images/s")
-                raw_seconds.append(time_raw(encoder, photos, batch))
-                say(f"raw: {count / raw_seconds[-1]:.1f} images/s")
-        finally:
-            app.conf.task_always_eager = False
-            if worker is not None:
-                worker.stop(timeout=30)
-                if worker.log_path is not None:
-                    worker.log_path.unlink(missing_ok=True)
+    drop_broker_connections(app)  # connections made before carry the shop's key prefix
+    try:
+        with database_beside(BENCH_SUFFIX, fresh=True, keep=bench.keep_db) as database:
+            worker = None
+            try:
+                if bench.in_process:
+                    app.conf.task_always_eager = True
+                else:
+                    worker = _start_worker(bench, database, app.conf.broker_transport_options["global_keyprefix"])
+                _save_products([photo(bench.repeats * count + 1)], "WARM", batch)  # model load in the worker
+                stored = _wait_for_vectors(1, timeout=600)
+                for index, photos in enumerate(runs):
+                    start = time.perf_counter()
+                    _save_products(photos, f"BENCH{index}", batch)
+                    stored = _wait_for_vectors(stored + count, timeout=max(600, count * 5))
+                    pipeline_seconds.append(time.perf_counter() - start)
+                    say(f"pipeline: {count / pipeline_seconds[-1]:.1f} images/s")
+                    raw_seconds.append(time_raw(encoder, photos, batch))
+                    say(f"raw: {count / raw_seconds[-1]:.1f} images/s")
+            finally:
+                app.conf.task_always_eager = False
+                if worker is not None:
+                    worker.stop(timeout=30)
+                    if worker.log_path is not None:
+                        worker.log_path.unlink(missing_ok=True)
+    finally:
+        # The calling process (a test run, a shell) publishes to the shop's queues again.
+        app.conf.broker_transport_options = previous_options
+        drop_broker_connections(app)
 
     raw_rates = [count / seconds for seconds in raw_seconds]
     pipeline_rates = [count / seconds for seconds in pipeline_seconds]
@@ -133,6 +140,15 @@ def time_raw(encoder: Any, photos: list[bytes], batch: int) -> float:
 
 def worker_threads(concurrency: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, concurrency))
+
+
+def drop_broker_connections(app: Any) -> None:
+    """Forget Celery's cached broker connections and producers (they keep the transport options,
+    the key prefix among them, that were set when they were made); the next publish dials anew."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
 
 
 def _save_products(photos: list[bytes], prefix: str, batch: int) -> None:

@@ -21,6 +21,7 @@ from catalog import services as catalog
 from catalog.changes import batched_changes
 from catalog.models import IndexingStatus, Product, ProductImage
 from config.celery import app
+from devtools.bench.embed import drop_broker_connections
 from tests.visualsearch.test_indexing import photo
 from tests.worker_fixtures import wait_until
 from visualsearch import tasks
@@ -29,15 +30,6 @@ from visualsearch.models import EmbeddingSpace, ImageEmbedding, ProductTextEmbed
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("worker_settings")]
 # Long enough that the broker cannot be what hands a lost batch out again within the test.
 NO_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": "600"}
-
-
-def _reset_broker_connections() -> None:
-    """Drop Celery's cached connections and producers, so the next publish dials the broker anew."""
-    celery: Any = app  # private attributes: the pools Celery builds on first publish
-    if celery._pool is not None:
-        celery._pool.force_close_all()
-        celery._pool = None
-    celery.amqp._producer_pool = None
 
 
 @contextmanager
@@ -49,12 +41,12 @@ def broker_down() -> Iterator[None]:
         port = sock.getsockname()[1]
     conf: Any = app.conf
     real = conf.broker_url
-    _reset_broker_connections()
+    drop_broker_connections(app)
     conf.broker_url = f"redis://127.0.0.1:{port}/0"
     try:
         yield
     finally:
-        _reset_broker_connections()
+        drop_broker_connections(app)
         conf.broker_url = real
 
 
