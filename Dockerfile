@@ -34,4 +34,6 @@ USER shoplens
 
 ENV DJANGO_SETTINGS_MODULE=config.settings.production
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+# deploy/gunicorn.conf.py: workers x threads <= cores, models loaded before the first request,
+# JSON access log on stdout.
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"]

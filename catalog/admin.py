@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from catalog import services
 from catalog.imaging import ImageRejected, image_info
 from catalog.models import Brand, Category, IndexingStatus, Product, ProductImage
+from catalog.thumbnails import thumbnail_url
 
 
 class ProductImageForm(forms.ModelForm):
@@ -49,9 +50,8 @@ class ProductImageInline(admin.TabularInline):
     def preview(self, obj: ProductImage) -> str:
         if not obj.pk or not obj.image:
             return "—"
-        return format_html(
-            '<img src="{}" alt="{}" style="max-height:80px;max-width:120px">', obj.image.url, obj.description
-        )
+        url = thumbnail_url(obj, 160) or obj.image.url
+        return format_html('<img src="{}" alt="{}" style="max-height:80px;max-width:120px">', url, obj.description)
 
     @admin.display(description="Size")
     def size(self, obj: ProductImage) -> str:
@@ -144,9 +144,8 @@ class ProductAdmin(admin.ModelAdmin):
         images = list(obj.images.all())
         if not images:
             return "—"
-        return format_html(
-            '<img src="{}" alt="{}" style="height:48px;width:48px;object-fit:cover">', images[0].image.url, obj.name
-        )
+        url = thumbnail_url(images[0], 160) or images[0].image.url
+        return format_html('<img src="{}" alt="{}" style="height:48px;width:48px;object-fit:cover">', url, obj.name)
 
     @admin.display(description="Indexing")
     def indexing(self, obj: Any) -> str:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import celeryd_after_setup
+from celery.signals import celeryd_after_setup, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -24,3 +24,12 @@ def share_cores_between_worker_processes(sender: str, instance: Any, **kwargs: A
         from visualsearch.encoders import share_cores
 
         share_cores(processes=concurrency)
+
+
+@worker_process_init.connect
+def load_models_before_the_first_task(**kwargs: Any) -> None:
+    """Each worker process loads its models at start (``SHOPLENS_WARMUP``), not on its first batch."""
+    from operations.warmup import warm_up, warm_up_enabled
+
+    if warm_up_enabled():
+        warm_up()

@@ -5,18 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+handler500 = "operations.views.server_error"
 
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz/", healthz, name="healthz"),
+    path("", include("operations.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("visualsearch.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -27,5 +24,6 @@ urlpatterns = [
 handler404 = "catalog.api.errors.not_found"
 
 if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
-    # Local media; behind a real deployment the web server or object store serves these.
+    # Local media in development (static() is a no-op outside DEBUG); in production the gateway
+    # (deploy/nginx) serves MEDIA_ROOT, or the object store serves the bucket.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from catalog.criteria import ProductCriteria
 from catalog.models import Product
 from storefront.forms import StorefrontFilter, TextSearchForm, listing_products
+from visualsearch.api.throttling import search_throttle_wait
 from visualsearch.cards import hit_cards, product_cards, run_search
 from visualsearch.forms import PhotoSearchForm
 from visualsearch.search.types import SearchQuery, SearchResult
@@ -33,6 +34,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "page_obj": None,
         "search_error": "",
     }
+    if text and (throttled := _throttled(request)):
+        return throttled
     if text and filters.is_valid():
         result, context["search_error"] = run_search(
             query=SearchQuery(text=text), criteria=filters.criteria(), limit=settings.SHOPLENS_UI_SEARCH_LIMIT
@@ -70,6 +73,8 @@ def photo_search(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
     form = PhotoSearchForm(request.POST if posted else None, request.FILES if posted else None)
     filters = StorefrontFilter(request.POST if posted else None, queryset=Product.objects.none())
+    if posted and (throttled := _throttled(request)):
+        return throttled
     if posted and form.is_valid() and filters.is_valid():
         result, search_error = run_search(
             query=form.search_query(), criteria=filters.criteria(), limit=settings.SHOPLENS_UI_SEARCH_LIMIT
@@ -89,6 +94,16 @@ def photo_search(request: HttpRequest) -> HttpResponse:
     }
     fetch = request.headers.get("X-Requested-With") == "fetch"
     return render(request, "storefront/_results.html" if fetch else "storefront/search.html", context)
+
+
+def _throttled(request: HttpRequest) -> HttpResponse | None:
+    """The 429 page when this client has searched too often (the API's throttles and rates)."""
+    wait = search_throttle_wait(request)
+    if wait is None:
+        return None
+    response = render(request, "429.html", {"retry_after": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _form_errors(*forms: Any) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["catalog", "visualsearch", "storefront", "devtools"]  # each may import only those before it
-PACKAGES = [*LAYERS, "config"]
+PACKAGES = [*LAYERS, "operations", "config"]
 SKIP = {"migrations"}
 
 
@@ -62,6 +62,25 @@ def test_a_layer_imports_only_the_layers_below_it(layer: str) -> None:
 def test_config_wires_the_apps_and_no_app_imports_config() -> None:
     wrong = sorted(
         f"{m} imports {t}" for m, ts in GRAPH.items() if m.split(".")[0] in LAYERS for t in ts if t.startswith("config")
+    )
+    assert wrong == []
+
+
+def test_operations_imports_only_catalog_and_visualsearch_and_nothing_but_config_imports_it() -> None:
+    allowed = {"catalog", "visualsearch", "operations"}
+    wrong = sorted(
+        f"{m} imports {t}"
+        for m, ts in GRAPH.items()
+        if m.startswith("operations")
+        for t in ts
+        if t.split(".")[0] not in allowed
+    )
+    wrong += sorted(
+        f"{m} imports {t}"
+        for m, ts in GRAPH.items()
+        if m.split(".")[0] in LAYERS
+        for t in ts
+        if t.startswith("operations")
     )
     assert wrong == []
 

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 
 from catalog.criteria import ProductCriteria
 from catalog.models import Product, ProductImage
+from visualsearch import events
 from visualsearch.models import EmbeddingSpace, SpaceStatus
 from visualsearch.search import ranking, sql
 from visualsearch.search.encoding import encode_query
@@ -48,7 +49,7 @@ def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int
     _check_limit(limit)
     spaces = active_spaces()
     encoded = encode_query(query, spaces=spaces)
-    return search_vectors(
+    result = search_vectors(
         vectors=encoded.vectors,
         kind=encoded.kind,
         criteria=criteria,
@@ -57,6 +58,8 @@ def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int
         spaces=spaces,
         started=started,
     )
+    events.search_completed.send(sender=SearchResult, result=result)
+    return result
 
 
 def search_vectors(

@@ -17,6 +17,8 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from catalog.models import IndexingStatus, ProductImage
+from catalog.thumbnails import generate_thumbnails
 from visualsearch import indexing, spaces, sweep
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ def embed_product_images(self: Task, image_ids: list[int], force: bool = False) 
     _test_delay(len(image_ids))
     final_attempt = self.request.retries >= (self.max_retries or 0)
     report = indexing.embed_images(image_ids=image_ids, force=force, final_attempt=final_attempt)
+    generate_thumbnails(ProductImage.objects.filter(pk__in=image_ids, indexing_status=IndexingStatus.READY))
     return {"embedded": report.embedded, "reused": report.reused, "skipped": report.skipped, "failed": report.failed}
 
 

@@ -6,19 +6,24 @@ Set as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``; the API views also name it thems
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from catalog.imaging import ImageRejected
+
+logger = logging.getLogger(__name__)
+DATABASE_DOWN_MESSAGE = "The shop is briefly unavailable; please try again in a minute."
 
 # Upload problems that are about size answer 413 Payload Too Large; the rest 400.
 IMAGE_REJECTION_STATUS = {"too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_many_pixels": 413}
@@ -51,9 +56,23 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        return _unexpected_error(exc, context)
     response.data = {"error": _error_body(exc, response.data)}
     return response
+
+
+def _unexpected_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """Any other exception: the envelope with 500 (503 when the database is gone), the
+    traceback in the log and never in the answer."""
+    set_rollback()
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.error("Database unavailable: %s", exc)
+        body = {"code": "unavailable", "message": DATABASE_DOWN_MESSAGE, "fields": {}}
+        return Response({"error": body}, status=503, headers={"Retry-After": "30"})
+    request = context.get("request")
+    logger.error("Unexpected error in %s", getattr(request, "path", "the API"), exc_info=exc)
+    body = {"code": "server_error", "message": "Something went wrong on our side; it has been logged.", "fields": {}}
+    return Response({"error": body}, status=500)
 
 
 def _error_body(exc: Exception, data: Any) -> dict[str, Any]:

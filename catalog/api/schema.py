@@ -36,7 +36,8 @@ _REASONS = {
     "413": "A photo over the upload byte or pixel limit.",
     "415": "Unsupported request content type.",
     "429": "Too many requests; retry after the time in `Retry-After`.",
-    "503": "Search is unavailable right now.",
+    "500": "An unexpected error; it has been logged, its details are never sent.",
+    "503": "Search, or the whole shop while its database is down, is unavailable; see `Retry-After`.",
 }
 _WRITES = {"post", "put", "patch", "delete"}
 
@@ -47,13 +48,13 @@ def document_error_responses(result: dict[str, Any], generator: Any, request: An
         for method, operation in operations.items():
             if method not in _WRITES | {"get"}:
                 continue
-            statuses = ["400", "401", "404", "405", "429"]
+            statuses = ["400", "401", "404", "405", "429", "500", "503"]  # 503: the database is down
             if method in _WRITES and not path.endswith("/search/image"):
                 statuses.append("403")
             if "requestBody" in operation:
                 statuses += ["413", "415"]
             if "/search/" in path or path.endswith("/similar/"):
-                statuses += ["413", "503"] if path.endswith("/search/image") else ["503"]
+                statuses += ["413"] if path.endswith("/search/image") else []
             responses = operation.setdefault("responses", {})
             for status in sorted(set(statuses)):
                 responses.setdefault(

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.request import Request
 
+from catalog import thumbnails
 from catalog.models import Brand, Category, Product, ProductImage
 
 MAX_STOCK = 2_147_483_647  # PostgreSQL integer, the column's type
@@ -27,15 +28,49 @@ class BrandSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug"]
 
 
+class ThumbnailSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    format = serializers.ChoiceField(choices=["webp", "jpeg"])
+
+
 class ProductImageSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField(help_text="320 px JPEG; null until the photo is indexed.")
+    thumbnails = serializers.SerializerMethodField()
 
     class Meta:
         model = ProductImage
-        fields = ["id", "url", "alt_text", "width", "height", "position", "indexing_status"]
+        fields = [
+            "id",
+            "url",
+            "thumbnail_url",
+            "thumbnails",
+            "alt_text",
+            "width",
+            "height",
+            "position",
+            "indexing_status",
+        ]
 
     def get_url(self, image: ProductImage) -> str | None:
         return absolute_media_url(self.context.get("request"), image)
+
+    def get_thumbnail_url(self, image: ProductImage) -> str | None:
+        return absolute_thumbnail_url(self.context.get("request"), image)
+
+    @extend_schema_field(ThumbnailSerializer(many=True))
+    def get_thumbnails(self, image: ProductImage) -> list[dict[str, object]]:
+        """Every width in WebP and JPEG (for srcset); empty until the photo is indexed."""
+        if not thumbnails.has_thumbnails(image):
+            return []
+        request = self.context.get("request")
+        return [
+            {"url": _absolute(request, t.url), "width": t.width, "height": t.height, "format": t.format}
+            for kind in thumbnails.FORMATS
+            for t in thumbnails.thumbnails(image, kind)
+        ]
 
 
 class CategoryBriefSerializer(serializers.ModelSerializer):
@@ -51,14 +86,20 @@ class ProductSerializer(serializers.ModelSerializer):
     brand = BrandSerializer(read_only=True, allow_null=True)
     in_stock = serializers.BooleanField(read_only=True)
     images = ProductImageSerializer(many=True, read_only=True)
+    thumbnail_url = serializers.SerializerMethodField(help_text="The first photo's 320 px JPEG thumbnail.")
 
     class Meta:
         model = Product
         fields = [
             "id", "sku", "name", "slug", "description", "category", "brand", "price", "currency",
-            "stock", "in_stock", "rating", "is_active", "attributes", "images", "created_at", "updated_at",
+            "stock", "in_stock", "rating", "is_active", "attributes", "images", "thumbnail_url",
+            "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_thumbnail_url(self, product: Product) -> str | None:
+        first = next(iter(product.images.all()), None)
+        return absolute_thumbnail_url(self.context.get("request"), first)
 
 
 class OptionalBooleanField(serializers.BooleanField):
@@ -134,5 +175,13 @@ def _holds_null_character(value: Any) -> bool:
 def absolute_media_url(request: Request | None, image: ProductImage | None) -> str | None:
     if image is None or not image.image:
         return None
-    url = image.image.url
+    return _absolute(request, image.image.url)
+
+
+def absolute_thumbnail_url(request: Request | None, image: ProductImage | None) -> str | None:
+    url = thumbnails.thumbnail_url(image) if image is not None else None
+    return _absolute(request, url) if url else None
+
+
+def _absolute(request: Request | None, url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url

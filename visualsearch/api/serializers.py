@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from catalog.api.serializers import ProductSerializer, absolute_media_url
+from catalog.api.serializers import ProductSerializer, absolute_media_url, absolute_thumbnail_url
 from visualsearch.search.types import SearchHit, SearchResult
 
 
@@ -49,10 +49,14 @@ class SearchHitSerializer(serializers.Serializer):
     score = serializers.FloatField(help_text="Weighted sum of the signals' cosine similarities.")
     match_percent = serializers.IntegerField(help_text="0-100; means the same for every query of one kind.")
     matched_image_url = serializers.SerializerMethodField()
+    matched_thumbnail_url = serializers.SerializerMethodField(help_text="320 px JPEG of the matched photo.")
     signals = serializers.DictField(child=serializers.FloatField(), help_text="Cosine similarity per signal.")
 
     def get_matched_image_url(self, hit: SearchHit) -> str | None:
         return absolute_media_url(self.context.get("request"), hit.matched_image)
+
+    def get_matched_thumbnail_url(self, hit: SearchHit) -> str | None:
+        return absolute_thumbnail_url(self.context.get("request"), hit.matched_image)
 
 
 class SearchResultSerializer(serializers.Serializer):

@@ -12,7 +12,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from catalog.api.errors import ErrorShapeMixin, ImageNotAccepted, ServiceUnavailable
@@ -26,14 +25,14 @@ from visualsearch.api.serializers import (
     SimilarParamsSerializer,
     TextSearchParamsSerializer,
 )
-from visualsearch.api.throttling import SearchRateThrottle
+from visualsearch.api.throttling import SEARCH_THROTTLES
 from visualsearch.search.types import EmptyQuery, SearchQuery, SearchResult, SearchUnavailable
 from visualsearch.selectors import search_products
 
 
 class SearchView(ErrorShapeMixin, APIView):
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [AnonRateThrottle, UserRateThrottle, SearchRateThrottle]
+    throttle_classes = list(SEARCH_THROTTLES)
 
     def respond(self, request: Request, *, query: SearchQuery, criteria: ProductCriteria, limit: int) -> Response:
         try:

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from visualsearch import events
+
 from .base import (
     IMAGE,
     TEXT,
@@ -69,12 +71,14 @@ def get_encoder(name: str) -> Encoder:
                 raise EncoderUnavailable(failure[1])
             _apply_torch_threads()
             backend = import_string(config.backend)
+            loading_started = time.perf_counter()
             try:
                 encoder = backend(config)
             except EncoderUnavailable as exc:
                 _unavailable[config] = (time.monotonic(), str(exc))
                 raise
             _unavailable.pop(config, None)
+            events.encoder_loaded.send(sender=Encoder, encoder=name, seconds=time.perf_counter() - loading_started)
             # Drop the model of an older configuration of the same name: it will not be asked for.
             for stale in [key for key in _encoders if key.name == name]:
                 del _encoders[stale]

@@ -15,6 +15,8 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
+from visualsearch import events
+
 if TYPE_CHECKING:
     from visualsearch.encoders.base import Encoder
 
@@ -34,7 +36,10 @@ def cached_image_vector(*, encoder: Encoder, content: bytes, compute: Callable[[
     except Exception:  # any cache failure just means encoding again
         logger.warning("Query-vector cache unavailable; encoding the photo", exc_info=True)
         stored = None
-    if isinstance(stored, bytes) and len(stored) == 4 * int(encoder.dimension):
+    hit = isinstance(stored, bytes) and len(stored) == 4 * int(encoder.dimension)
+    events.query_vector_cache_lookup.send(sender=__name__, encoder=encoder.name, hit=hit)
+    if hit:
+        assert isinstance(stored, bytes)
         return np.frombuffer(stored, dtype=np.float32).copy()
     vector = np.asarray(compute(), dtype=np.float32).reshape(-1)
     try:

@@ -1,0 +1,13 @@
+"""Probe and metrics routes (included at the root by ``config.urls``)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from operations import views
+
+urlpatterns = [
+    path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
+]
