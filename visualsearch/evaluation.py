@@ -7,6 +7,7 @@ figures measure what shoppers get (weights, filters and all).
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,9 @@ from visualsearch.selectors import search_products
 
 IMAGE, TEXT = "image", "text"
 CUTOFFS = (1, 5, 10)
+# A product-disjoint split, fixed by the SKU: anything fitted (a whitening, a fusion weight) is
+# fitted on "validation" products and reported on "test" products only.
+SPLITS = ("all", "validation", "test")
 
 
 class LabelsError(ValueError):
@@ -127,6 +131,15 @@ def evaluate(
         encoders=tuple(sorted(encoders)),
         worst=[o for o in ordered if o.rank != 1][:worst],
     )
+
+
+def product_split(sku: str) -> str:
+    """``validation`` or ``test``: half of the products each, the same on every machine and run."""
+    return "validation" if hashlib.sha256(sku.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def in_split(sku: str, split: str) -> bool:
+    return split == "all" or product_split(sku) == split
 
 
 def _outcome_dict(outcome: QueryOutcome) -> dict[str, object]:

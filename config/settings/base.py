@@ -162,6 +162,12 @@ SHOPLENS_ENCODERS: dict[str, dict[str, object]] = {
         "MODEL": env("VISUAL_MODEL", default="efficientnet-lite0"),
         "DEVICE": env("ENCODER_DEVICE", default="auto"),
         "BATCH_SIZE": env.int("VISUAL_BATCH_SIZE", default=32),
+        # Each of these is part of the encoder's version: changing one fills a new embedding space.
+        "FRAMING": env.bool("VISUAL_FRAMING", default=True),  # crop to the product on a plain backdrop
+        "POOLING": env("VISUAL_POOLING", default="avg"),  # avg | gem (generalized mean, GEM_P)
+        "GEM_P": env.float("VISUAL_GEM_P", default=3.0),
+        "COLOUR_WEIGHT": env.float("VISUAL_COLOUR_WEIGHT", default=0.15),  # share of the similarity from colour
+        "WHITENING": env("VISUAL_WHITENING", default=""),  # a file from manage.py fit_visual_whitening
     },
     "text": {
         "BACKEND": "visualsearch.encoders.text.TextEncoder",

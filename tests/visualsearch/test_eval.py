@@ -104,3 +104,46 @@ def test_eval_search_prints_a_table(indexed_shop):
     assert "recall@1" in out.getvalue()
     assert "overall" in out.getvalue()
     assert "image" in out.getvalue()
+
+
+def test_eval_search_multi_view_queries_each_later_photo_against_the_first_ones(db, settings):
+    from visualsearch.indexing import embed_images
+
+    settings.SHOPLENS_ENABLED_ENCODERS = ["visual"]
+    image_ids = []
+    for sku, (name, shape, colour) in PRODUCTS.items():
+        photos = [image_bytes(make_product_photo(shape, colour, seed=seed, angle=8 * seed)) for seed in (1, 2)]  # type: ignore[arg-type]
+        product = product_create(sku=sku, name=name, price=Decimal("10"), images=[ImageUpload(file=p) for p in photos])
+        image_ids += list(product.images.values_list("pk", flat=True))
+    embed_images(image_ids=image_ids)
+    out = io.StringIO()
+
+    call_command("eval_search", "--multi-view", "--json", stdout=out)
+
+    report = json.loads(out.getvalue())
+    assert (report["products"], report["queries"]) == (3, 3)
+    assert report["recall@1"] == 1.0 and report["mrr"] == 1.0
+    assert report["variant_first"] is None and report["space"].startswith("efficientnet-lite0@")
+
+
+def test_eval_search_multi_view_says_when_nothing_is_indexed(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no active image space"):
+        call_command("eval_search", "--multi-view", stdout=io.StringIO())
+
+
+def test_eval_search_split_keeps_the_queries_of_one_half(indexed_shop):
+    from django.core.management.base import CommandError
+
+    from visualsearch.evaluation import product_split
+
+    assert {product_split(sku) for sku in PRODUCTS} == {"validation"}  # fixed by the SKU
+    labels = _labels(indexed_shop / "labels.csv", [(f"{sku}.png", sku, "image") for sku in PRODUCTS])
+    out = io.StringIO()
+
+    call_command("eval_search", str(labels), "--split", "validation", "--json", stdout=out)
+
+    assert json.loads(out.getvalue())["overall"]["queries"] == 3
+    with pytest.raises(CommandError, match="holds no queries"):
+        call_command("eval_search", str(labels), "--split", "test", stdout=io.StringIO())
