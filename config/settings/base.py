@@ -6,6 +6,8 @@ from pathlib import Path
 
 import environ
 
+from config.settings.visual_encoder import visual_encoder
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -157,18 +159,7 @@ SHOPLENS_ENCODERS: dict[str, dict[str, object]] = {
         # int8: dynamically quantised image tower (CPU only); a new version, so a new embedding space
         "PRECISION": env("CLIP_PRECISION", default="fp32"),
     },
-    "visual": {
-        "BACKEND": "visualsearch.encoders.visual.VisualEncoder",
-        "MODEL": env("VISUAL_MODEL", default="efficientnet-lite0"),
-        "DEVICE": env("ENCODER_DEVICE", default="auto"),
-        "BATCH_SIZE": env.int("VISUAL_BATCH_SIZE", default=32),
-        # Each of these is part of the encoder's version: changing one fills a new embedding space.
-        "FRAMING": env.bool("VISUAL_FRAMING", default=True),  # crop to the product on a plain backdrop
-        "POOLING": env("VISUAL_POOLING", default="avg"),  # avg | gem (generalized mean, GEM_P)
-        "GEM_P": env.float("VISUAL_GEM_P", default=3.0),
-        "COLOUR_WEIGHT": env.float("VISUAL_COLOUR_WEIGHT", default=0.15),  # share of the similarity from colour
-        "WHITENING": env("VISUAL_WHITENING", default=""),  # a file from manage.py fit_visual_whitening
-    },
+    "visual": visual_encoder(env),  # config/settings/visual_encoder.py
     "text": {
         "BACKEND": "visualsearch.encoders.text.TextEncoder",
         "MODEL": env("TEXT_MODEL", default="all-MiniLM-L6-v2"),
