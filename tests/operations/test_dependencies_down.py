@@ -24,7 +24,7 @@ def app_without_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         DATABASE_URL=f"postgres://shop:secret@127.0.0.1:{closed}/shoplens",
         REDIS_URL=settings.REDIS_URL,
         CELERY_BROKER_KEY_PREFIX="db-down-test:",
-        SHOPLENS_ENCODERS="visual",
+        SHOPLENS_ENABLED_ENCODERS="visual",
     )
     server = start_gunicorn(env=env, folder=tmp_path_factory.mktemp("db-down"), workers=1)
     yield server

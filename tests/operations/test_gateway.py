@@ -82,7 +82,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPathF
         DJANGO_STATIC_ROOT=str(static_root),
         SHOPLENS_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
         SHOPLENS_SEARCH_THROTTLE_RATE="3/min",
-        SHOPLENS_ENCODERS="visual",
+        SHOPLENS_ENABLED_ENCODERS="visual",
     )
     started: list[Server] = []
     worker = None
