@@ -22,7 +22,7 @@ def test_responses_carry_a_request_id_and_keep_a_sane_one_from_the_client(client
 def test_a_task_enqueued_by_a_request_logs_its_request_id(worker_settings, worker_factory):
     from visualsearch.tasks import embed_product_texts
 
-    worker = worker_factory(extra={"DJANGO_LOG_FORMAT": "json", "SHOPLENS_ENCODERS": "text"})
+    worker = worker_factory(extra={"DJANGO_LOG_FORMAT": "json", "SHOPLENS_ENABLED_ENCODERS": "text"})
     product = services.product_create(sku="RID-1", name="Traced lamp", price=Decimal(5))
     token = current_request_id.set("req-0123456789abcdef")
     try:
