@@ -46,11 +46,21 @@ class ImageSearchRequestSerializer(FilterParamsSerializer):
 
 class SearchHitSerializer(serializers.Serializer):
     product = ProductSerializer()
-    score = serializers.FloatField(help_text="Weighted sum of the signals' cosine similarities.")
-    match_percent = serializers.IntegerField(help_text="0-100; means the same for every query of one kind.")
+    score = serializers.FloatField(
+        help_text="Weighted sum of the signals' cosine similarities (text: the reciprocal rank fusion score)."
+    )
+    match_percent = serializers.IntegerField(
+        help_text="0-100; means the same for every query of one kind and never rises down the list."
+    )
+    below_floor = serializers.BooleanField(
+        help_text="Under the relevance floor of this kind of query: not a match, only the closest there is."
+    )
     matched_image_url = serializers.SerializerMethodField()
     matched_thumbnail_url = serializers.SerializerMethodField(help_text="320 px JPEG of the matched photo.")
-    signals = serializers.DictField(child=serializers.FloatField(), help_text="Cosine similarity per signal.")
+    signals = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="Cosine similarity per vector signal; text search adds fulltext and trigram (0-1).",
+    )
 
     def get_matched_image_url(self, hit: SearchHit) -> str | None:
         return absolute_media_url(self.context.get("request"), hit.matched_image)
@@ -64,7 +74,12 @@ class SearchResultSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="image, text, image_text or product.")
     encoders = serializers.ListField(child=serializers.CharField(), help_text="Encoders that contributed.")
     count = serializers.SerializerMethodField()
+    relevance_floor = serializers.IntegerField(help_text="Match percent below which a hit is not a match.")
+    match_count = serializers.SerializerMethodField(help_text="Results at or above the floor (they come first).")
     results = SearchHitSerializer(many=True, source="hits")
 
     def get_count(self, result: SearchResult) -> int:
         return len(result.hits)
+
+    def get_match_count(self, result: SearchResult) -> int:
+        return len(result.matches)
