@@ -12,15 +12,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
+from catalog.criteria import ProductCriteria
 from tests.search_fixtures import photo
 from visualsearch.encoders import get_encoder
-from visualsearch.selectors import SearchFilters, SearchQuery, search_products
+from visualsearch.search.types import SearchQuery
+from visualsearch.selectors import search_products
 
 pytestmark = pytest.mark.django_db
 
 
 def text_search(text: str, *, limit: int = 20):
-    return search_products(query=SearchQuery(text=text), filters=SearchFilters(), limit=limit)
+    return search_products(query=SearchQuery(text=text), criteria=ProductCriteria(), limit=limit)
 
 
 def never_rise(percents: list[int]) -> bool:
@@ -58,7 +60,7 @@ def test_gibberish_text_finds_nothing_above_the_floor(search_catalogue):
 
 def test_a_photo_of_a_catalogue_product_is_a_match_above_the_floor(search_catalogue):
     result = search_products(
-        query=SearchQuery(images=(search_catalogue.photos[("square", "red")][0],)), filters=SearchFilters(), limit=20
+        query=SearchQuery(images=(search_catalogue.photos[("square", "red")][0],)), criteria=ProductCriteria(), limit=20
     )
     assert result.matches[0].product == search_catalogue.product("square", "red")
     below = [hit.below_floor for hit in result.hits]
@@ -112,6 +114,12 @@ def test_a_heic_photo_finds_its_product(search_catalogue):
     png = search_catalogue.photos[("car", "green")][0]
     buffer = io.BytesIO()
     Image.open(io.BytesIO(png)).convert("RGB").save(buffer, format="HEIF", quality=90)
-    result = search_products(query=SearchQuery(images=(buffer.getvalue(),)), filters=SearchFilters(), limit=5)
+    result = search_products(query=SearchQuery(images=(buffer.getvalue(),)), criteria=ProductCriteria(), limit=5)
     assert result.hits[0].product == search_catalogue.product("car", "green")
     assert not result.hits[0].below_floor
+
+
+def test_the_catalogue_says_no_close_match_for_gibberish(client, search_catalogue):
+    html = client.get(reverse("storefront:catalogue"), {"q": "zzzxqy"}).content.decode()
+    assert "No close match" in html and "Other products you might like" in html
+    assert "Best matches" not in html

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.api.serializers import ProductSerializer, absolute_media_url, absolute_thumbnail_url
+from visualsearch.search.ordering import RELEVANCE, SORTS
 from visualsearch.search.types import SearchHit, SearchResult
 
 
@@ -25,7 +26,24 @@ class FilterParamsSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class SimilarParamsSerializer(FilterParamsSerializer):
+class PageParamsSerializer(serializers.Serializer):
+    """Sorting and paging: ``offset`` + ``limit`` reach at most SHOPLENS_SEARCH_MAX_LIMIT results."""
+
+    offset = serializers.IntegerField(min_value=0, default=0, help_text="Results to skip (for more results).")
+    sort = serializers.ChoiceField(
+        choices=list(SORTS), default=RELEVANCE, help_text="relevance, or price, -price, -rating among the matches."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if attrs.get("offset", 0) + attrs.get("limit", 24) > settings.SHOPLENS_SEARCH_MAX_LIMIT:
+            raise serializers.ValidationError(
+                {"offset": [f"offset + limit must be at most {settings.SHOPLENS_SEARCH_MAX_LIMIT}."]}
+            )
+        return attrs
+
+
+class SimilarParamsSerializer(PageParamsSerializer, FilterParamsSerializer):
     limit = _limit_field()
 
 
@@ -33,7 +51,7 @@ class TextSearchParamsSerializer(SimilarParamsSerializer):
     q = serializers.CharField(max_length=500, help_text="What to look for, e.g. 'red leather boots'.")
 
 
-class ImageSearchRequestSerializer(FilterParamsSerializer):
+class ImageSearchRequestSerializer(PageParamsSerializer, FilterParamsSerializer):
     images = serializers.ListField(
         child=serializers.FileField(), min_length=1, max_length=8, help_text="One or more photos (more like these)."
     )
@@ -41,6 +59,13 @@ class ImageSearchRequestSerializer(FilterParamsSerializer):
         child=serializers.FileField(), required=False, max_length=8, help_text="Photos of what not to find."
     )
     text = serializers.CharField(required=False, allow_blank=True, max_length=500, help_text="e.g. 'but in red'.")
+    crop = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, max_length=80),
+        required=False,
+        max_length=8,
+        help_text="Per photo, in order: x,y,w,h in pixels, or fractions of the photo when all are at most 1; "
+        "empty for the whole photo.",
+    )
     limit = _limit_field()
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from visualsearch.search.ranking import RankedProduct, calibrated
 from visualsearch.search.lexical import LexicalMatches
+from visualsearch.search.ranking import RankedProduct, calibrated
 
 # Colour words as shoppers type them; a shade names its base colour too ("navy" is not "red").
 COLOUR_WORDS = frozenset({
