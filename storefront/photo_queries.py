@@ -19,12 +19,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from PIL import Image
 
 from catalog.imaging import read_image
 from visualsearch.search.crop import Crop, cropped_photo, parse_crop
 
 logger = logging.getLogger(__name__)
 QUERY_ID = re.compile(r"^[0-9a-f]{20}$")
+KEEP_AS_UPLOADED_BYTES = 1024 * 1024
+WEB_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -45,9 +48,12 @@ def _ttl() -> int:
 
 
 def stored_photo(content: bytes) -> bytes:
-    """The photo as it is kept and searched: upright RGB JPEG, longest side capped."""
+    """The photo as it is kept and searched: as uploaded when a browser can show it and it is small
+    enough (so its cached vectors are reused), else upright RGB JPEG with the longest side capped."""
     image = read_image(content)
     side = int(settings.SHOPLENS_QUERY_PHOTO_MAX_SIDE)
+    if max(image.size) <= side and len(content) <= KEEP_AS_UPLOADED_BYTES and _web_format(content):
+        return content
     image.thumbnail((side, side))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
@@ -115,6 +121,19 @@ def search_images(query: PhotoQuery) -> tuple[bytes, ...] | None:
             return None
         images.append(cropped_photo(data, photo.crop))
     return tuple(images)
+
+
+def _web_format(content: bytes) -> str | None:
+    """The MIME type of a photo every browser shows (not HEIC), else None."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return WEB_TYPES.get(image.format or "")
+    except (OSError, ValueError):
+        return None
+
+
+def photo_type(content: bytes) -> str:
+    return _web_format(content) or "image/jpeg"
 
 
 def _cache_set(key: str, value: bytes | str) -> None:

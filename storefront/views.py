@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_safe
 
 from catalog.criteria import ProductCriteria
@@ -158,7 +159,10 @@ def _page_context(form: PhotoSearchForm, filters: StorefrontFilter, *, query: An
 
 def _render_search(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     fetch = request.headers.get("X-Requested-With") == "fetch"
-    return render(request, "storefront/_results.html" if fetch else "storefront/search.html", context)
+    response = render(request, "storefront/_results.html" if fetch else "storefront/search.html", context)
+    # The page's script fetches the very URL it then shows: Back must not get the fetched fragment.
+    patch_vary_headers(response, ["X-Requested-With"])
+    return response
 
 
 def _throttled(request: HttpRequest) -> HttpResponse | None:
@@ -177,7 +181,7 @@ def query_photo(request: HttpRequest, sha256: str) -> HttpResponse:
     data = photo_queries.photo_bytes(sha256)
     if data is None:
         raise Http404("This photo is no longer kept.")
-    response = HttpResponse(data, content_type="image/jpeg")
+    response = HttpResponse(data, content_type=photo_queries.photo_type(data))
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+
+from tests.search_fixtures import side_by_side
 
 pytestmark = pytest.mark.django_db
 
 IMAGE_URL = "/api/v1/search/image"
 TEXT_URL = "/api/v1/search/text"
-
-
-def side_by_side(left: bytes, right: bytes) -> bytes:
-    """One photo holding two products, left and right."""
-    a, b = Image.open(io.BytesIO(left)).convert("RGB"), Image.open(io.BytesIO(right)).convert("RGB")
-    canvas = Image.new("RGB", (a.width + b.width, max(a.height, b.height)), (255, 255, 255))
-    canvas.paste(a, (0, 0))
-    canvas.paste(b, (a.width, 0))
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def ids(response) -> list[int]:

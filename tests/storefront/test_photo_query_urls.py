@@ -45,7 +45,7 @@ def test_a_photo_search_redirects_to_a_url_that_shows_it_again(client, selector)
     assert first == second and selector.calls[1]["criteria"].in_stock is True
     photo_url = reverse("storefront:query-photo", args=[_stored_sha(client, params["query"][0])])
     thumbnail = client.get(photo_url)
-    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/jpeg"
+    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/png"
 
 
 def _stored_sha(client, query_id: str) -> str:
