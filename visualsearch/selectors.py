@@ -141,6 +141,7 @@ def search_vectors(
             words,
             text=text,
             settings=settings.SHOPLENS_SEARCH_HYBRID,
+            weights=settings.SHOPLENS_SEARCH_HYBRID_WEIGHTS,
             calibration=settings.SHOPLENS_SEARCH_MATCH_CALIBRATION,
             product_texts=texts,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import environ
 
@@ -287,25 +286,16 @@ SHOPLENS_SEARCH_MATCH_CALIBRATION: dict[str, tuple[float, float]] = {
     "visual": (0.3, 0.95),
     "clip_text": (0.15, 0.35),
     "text": (0.05, 0.7),
+    "fulltext": (0.34, 1.0),  # text search: share of the query's words found in the product
+    "trigram": (0.5, 0.9),  # text search: pg_trgm word similarity of the query to "SKU name"
 }
-# Lexical signals of text search (calibration as above): share of the query's words found, trigram similarity.
-SHOPLENS_SEARCH_MATCH_CALIBRATION |= {"fulltext": (0.34, 1.0), "trigram": (0.5, 0.9)}
-# Hybrid text search (visualsearch.search.hybrid): reciprocal rank fusion of the vector ranking with
-# full-text and trigram matches; a product naming only other colours than the query is penalised.
-SHOPLENS_SEARCH_HYBRID: dict[str, Any] = {
-    "ENABLED": env.bool("SHOPLENS_SEARCH_HYBRID", default=True),  # off: vectors only (for comparison)
-    "RRF_K": env.int("SHOPLENS_SEARCH_RRF_K", default=60),
-    "WEIGHTS": {"vector": 1.0, "fulltext": 1.0, "trigram": 0.5},
-    "TRIGRAM_THRESHOLD": 0.5,  # pg_trgm.word_similarity_threshold: lower finds more misspellings
-    "COLOUR_PENALTY": 0.5,
-}
-# Match percent below which a hit is not a match, per query kind ("image=45,text=45"): the pages say
-# "No close match" and the API marks such hits below_floor. Calibrated in README (Search quality).
-SHOPLENS_SEARCH_RELEVANCE_FLOOR: dict[str, int] = env.dict(
-    "SHOPLENS_SEARCH_RELEVANCE_FLOOR",
-    cast={"value": int},
-    default={"image": 45, "text": 45, "image_text": 45, "product": 45},
-)
+# Hybrid text search (visualsearch.search.hybrid: RRF of vectors, full text, trigrams; colour words).
+SHOPLENS_SEARCH_HYBRID: dict[str, float] = {"ENABLED": env.bool("SHOPLENS_SEARCH_HYBRID", default=True),
+    "RRF_K": env.int("SHOPLENS_SEARCH_RRF_K", default=60), "TRIGRAM_THRESHOLD": 0.5, "COLOUR_PENALTY": 0.5}  # fmt: skip
+SHOPLENS_SEARCH_HYBRID_WEIGHTS: dict[str, float] = {"vector": 1.0, "fulltext": 1.0, "trigram": 0.5}
+# Match percent under which a hit is not a match ("No close match", the API's below_floor); see README.
+SHOPLENS_SEARCH_RELEVANCE_FLOOR: dict[str, int] = env.dict("SHOPLENS_SEARCH_RELEVANCE_FLOOR", cast={"value": int},
+    default={"image": 45, "text": 45, "image_text": 45, "product": 45})  # fmt: skip
 # Business re-ranking (added to the score) and diversity; both off by default.
 SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
     "ENABLED": False,
@@ -316,7 +306,5 @@ SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
 }
 SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit
 SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60
-# A photo search's photos are kept (as JPEG, longest side capped) as long as their vectors, so
-# /search/?query=<id> shows the same results after Back, reload or a shared link.
 SHOPLENS_QUERY_PHOTO_MAX_SIDE = env.int("SHOPLENS_QUERY_PHOTO_MAX_SIDE", default=768)
 SHOPLENS_SEARCH_THROTTLE_RATE = env("SHOPLENS_SEARCH_THROTTLE_RATE", default="30/min")

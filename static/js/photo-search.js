@@ -141,11 +141,16 @@
   var cropper = null;
   function startCrop(button) {
     var panel = document.getElementById("crop-panel");
-    var image = document.getElementById("crop-image");
+    var stage = document.getElementById("crop-stage");
     var photo = button.closest("li").querySelector("img.query-photo");
-    if (!panel || !image || !photo || typeof window.Cropper === "undefined") return;
+    if (!panel || !stage || !photo || typeof window.Cropper === "undefined") return;
     panel.hidden = false;
     if (cropper) cropper.destroy();
+    stage.innerHTML = "";
+    var image = document.createElement("img");
+    image.id = "crop-image";
+    image.alt = "Your photo, to select an area of";
+    stage.appendChild(image);
     image.onload = function () {
       cropper = new window.Cropper(image, { viewMode: 1, autoCropArea: 0.6, zoomable: false, movable: false });
     };

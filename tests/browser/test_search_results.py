@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from tests.browser.test_storefront import PASTE_JS, _choose, _first_result
+from tests.browser.test_storefront import PASTE_JS, _choose, _first_result, choose_photos
 from tests.search_fixtures import side_by_side
 
 pytestmark = pytest.mark.browser
@@ -64,13 +64,7 @@ def test_more_results_appends_to_the_list(page, live_server, shop, settings):
 
 def test_removing_one_of_two_photos_searches_again(page, live_server, shop):
     page.goto(f"{live_server.url}/search/")
-    page.set_input_files(
-        "#id_images",
-        files=[
-            {"name": "a.jpg", "mimeType": "image/jpeg", "buffer": shop.photos["Red Runner Sneaker"]},
-            {"name": "b.jpg", "mimeType": "image/jpeg", "buffer": shop.photos["Purple Star Lamp"]},
-        ],
-    )
+    choose_photos(page, shop, "Red Runner Sneaker", "Purple Star Lamp")
     page.wait_for_selector("#results img.query-photo >> nth=1")
     url = page.url
 

@@ -46,6 +46,14 @@ def _first_result(page) -> tuple[str, str]:
     return first.locator(".card-title").inner_text(), first.locator(".match").inner_text()
 
 
+def choose_photos(page, shop, *names: str) -> None:
+    """Several of the shop's photos chosen at once in the file chooser."""
+    files = [
+        {"name": f"{n}.jpg", "mimeType": "image/jpeg", "buffer": shop.photos[name]} for n, name in enumerate(names)
+    ]
+    page.set_input_files("#id_images", files=files)
+
+
 def _choose(page, name: str, data: bytes, mime: str = "image/jpeg") -> None:
     page.set_input_files("#id_images", files=[{"name": name, "mimeType": mime, "buffer": data}])
 
@@ -114,13 +122,7 @@ def test_pasting_a_screenshot_searches_with_it(page, live_server, shop):
 def test_several_photos_search_for_more_like_these(page, live_server, shop):
     page.goto(f"{live_server.url}/search/")
 
-    page.set_input_files(
-        "#id_images",
-        files=[
-            {"name": "a.jpg", "mimeType": "image/jpeg", "buffer": shop.photos["Red Runner Sneaker"]},
-            {"name": "b.jpg", "mimeType": "image/jpeg", "buffer": shop.photos["Blue Trail Boot"]},
-        ],
-    )
+    choose_photos(page, shop, "Red Runner Sneaker", "Blue Trail Boot")
 
     page.wait_for_selector("#results .grid .card")
     assert page.locator("#results img.query-photo").count() == 2

@@ -8,22 +8,16 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
 from tests.factories import ProductFactory
+from tests.storefront.test_photo_search import _upload
 from visualsearch.search.types import SearchHit
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("storefront:search")
-
-
-def _upload(name: str = "photo.png", colour: tuple[int, int, int] = (10, 120, 200)) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buffer, format="PNG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
 def _query_of(response) -> dict[str, list[str]]:
@@ -71,7 +65,7 @@ def test_a_crop_searches_only_that_region_of_the_photo(client, selector):
     response = client.get(URL, {"query": params["query"][0], "crop_photo": "0", "crop": "0.5,0,0.5,1"})
     client.get(response["Location"])
     cropped = Image.open(io.BytesIO(selector.calls[-1]["query"].images[0]))
-    assert cropped.size == (32, 48)
+    assert cropped.size == (16, 32)
 
 
 def test_an_expired_search_asks_for_the_photo_again(client, selector):

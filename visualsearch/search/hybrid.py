@@ -7,7 +7,7 @@ match (the percentage shown) is the best of its vector match and its calibrated 
 (``fulltext``: share of the query's words found; ``trigram``: similarity). When the query names a
 colour and a product names only other colours, its fused score and match are multiplied by
 ``COLOUR_PENALTY``: "red running shoes" is not a strong match for purple sneakers.
-Settings: ``SHOPLENS_SEARCH_HYBRID``.
+Settings: ``SHOPLENS_SEARCH_HYBRID`` and ``SHOPLENS_SEARCH_HYBRID_WEIGHTS``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def fuse(
     lexical: LexicalMatches,
     *,
     text: str,
-    settings: Mapping[str, object],
+    settings: Mapping[str, float],
+    weights: Mapping[str, float],
     calibration: Mapping[str, tuple[float, float]],
     product_texts: Mapping[int, str],
 ) -> list[RankedProduct]:
@@ -46,8 +47,7 @@ def fuse(
     for product_id in lexical.product_ids - by_id.keys():  # found by words alone
         by_id[product_id] = entry = RankedProduct(product_id)
         ranked.append(entry)
-    weights: Mapping[str, float] = settings["WEIGHTS"]  # type: ignore[assignment]
-    k = float(settings["RRF_K"])  # type: ignore[arg-type]
+    k = float(settings["RRF_K"])
     lists = {
         "vector": [entry.product_id for entry in ranked if entry.signals],
         "fulltext": [pid for pid, _ in lexical.fulltext],
@@ -68,7 +68,7 @@ def fuse(
         fused[product_id] += 1.0 + sum(float(w) for w in weights.values()) / k
     wanted = colours_in(text)
     if wanted:
-        penalty = float(settings["COLOUR_PENALTY"])  # type: ignore[arg-type]
+        penalty = float(settings["COLOUR_PENALTY"])
         for product_id, words in product_texts.items():
             named = colours_in(words)
             if named and not named & wanted and product_id not in lexical.sku:
