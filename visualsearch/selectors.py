@@ -142,7 +142,7 @@ def search_vectors(
             text=text,
             settings=settings.SHOPLENS_SEARCH_HYBRID,
             weights=settings.SHOPLENS_SEARCH_HYBRID_WEIGHTS,
-            calibration=settings.SHOPLENS_SEARCH_MATCH_CALIBRATION,
+            calibration=settings.SHOPLENS_SEARCH_LEXICAL_CALIBRATION,
             product_texts=texts,
         )
     if boosts.get("ENABLED") or per_category:

@@ -286,16 +286,9 @@ SHOPLENS_SEARCH_MATCH_CALIBRATION: dict[str, tuple[float, float]] = {
     "visual": (0.3, 0.95),
     "clip_text": (0.15, 0.35),
     "text": (0.05, 0.7),
-    "fulltext": (0.34, 1.0),  # text search: share of the query's words found in the product
-    "trigram": (0.5, 0.9),  # text search: pg_trgm word similarity of the query to "SKU name"
 }
-# Hybrid text search (visualsearch.search.hybrid: RRF of vectors, full text, trigrams; colour words).
-SHOPLENS_SEARCH_HYBRID: dict[str, float] = {"ENABLED": env.bool("SHOPLENS_SEARCH_HYBRID", default=True),
-    "RRF_K": env.int("SHOPLENS_SEARCH_RRF_K", default=60), "TRIGRAM_THRESHOLD": 0.5, "COLOUR_PENALTY": 0.5}  # fmt: skip
-SHOPLENS_SEARCH_HYBRID_WEIGHTS: dict[str, float] = {"vector": 1.0, "fulltext": 1.0, "trigram": 0.5}
-# Match percent under which a hit is not a match ("No close match", the API's below_floor); see README.
-SHOPLENS_SEARCH_RELEVANCE_FLOOR: dict[str, int] = env.dict("SHOPLENS_SEARCH_RELEVANCE_FLOOR", cast={"value": int},
-    default={"image": 45, "text": 45, "image_text": 45, "product": 45})  # fmt: skip
+from config.settings.search import *  # noqa: E402, F403  (relevance floor, hybrid text search)
+
 # Business re-ranking (added to the score) and diversity; both off by default.
 SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
     "ENABLED": False,
@@ -306,5 +299,4 @@ SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
 }
 SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit
 SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60
-SHOPLENS_QUERY_PHOTO_MAX_SIDE = env.int("SHOPLENS_QUERY_PHOTO_MAX_SIDE", default=768)
 SHOPLENS_SEARCH_THROTTLE_RATE = env("SHOPLENS_SEARCH_THROTTLE_RATE", default="30/min")
