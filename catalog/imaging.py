@@ -114,7 +114,7 @@ def _limits(max_pixels: int | None, max_aspect_ratio: int | None) -> _Limits:
 
 def has_image_signature(data: bytes) -> bool:
     """A cheap first look (no decoding): do the bytes start like a PNG, JPEG, GIF, WebP or HEIC?"""
-    return data.startswith(_SIGNATURES) or _is_webp(data) or _is_heif(data)
+    return data.startswith(_SIGNATURES) or _is_webp(data) or (data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS)
 
 
 def _limit(setting_name: str, explicit: int | None, default: int) -> int:
@@ -229,10 +229,6 @@ def _looks_truncated(data: bytes, image_format: str) -> bool:
 
 def _is_webp(data: bytes) -> bool:
     return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-
-
-def _is_heif(data: bytes) -> bool:
-    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
 
 
 def _exif_upright(image: Image.Image) -> Image.Image:
