@@ -18,8 +18,8 @@ from catalog.criteria import ProductCriteria
 from catalog.models import Product
 from storefront import photo_queries
 from storefront.forms import StorefrontFilter, TextSearchForm, listing_products
-from visualsearch.api.throttling import search_throttle_wait
 from storefront.results import results_page
+from visualsearch.api.throttling import search_throttle_wait
 from visualsearch.cards import hit_cards, product_cards, run_search
 from visualsearch.forms import PhotoSearchForm
 from visualsearch.search.crop import parse_crop

@@ -287,8 +287,6 @@ SHOPLENS_SEARCH_MATCH_CALIBRATION: dict[str, tuple[float, float]] = {
     "clip_text": (0.15, 0.35),
     "text": (0.05, 0.7),
 }
-from config.settings.search import *  # noqa: E402, F403  (relevance floor, hybrid text search)
-
 # Business re-ranking (added to the score) and diversity; both off by default.
 SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
     "ENABLED": False,
@@ -298,5 +296,5 @@ SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
     "NEWNESS_DAYS": 30,
 }
 SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit
-SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60
 SHOPLENS_SEARCH_THROTTLE_RATE = env("SHOPLENS_SEARCH_THROTTLE_RATE", default="30/min")
+from config.settings.search import *  # noqa: E402, F403  (relevance floor, hybrid text search)

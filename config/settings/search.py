@@ -1,11 +1,12 @@
 """Settings of search results a shopper can trust (imported by ``base``): the relevance floor,
-hybrid text search and how long a photo search is kept. Documented in README (Configuration)."""
+hybrid text search, and how long query vectors and photo searches are kept. Documented in README (Configuration)."""
 
 from __future__ import annotations
 
 import environ
 
 __all__ = [
+    "SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS",
     "SHOPLENS_QUERY_PHOTO_MAX_SIDE",
     "SHOPLENS_SEARCH_HYBRID",
     "SHOPLENS_SEARCH_HYBRID_WEIGHTS",
@@ -34,6 +35,7 @@ SHOPLENS_SEARCH_HYBRID_WEIGHTS: dict[str, float] = {"vector": 1.0, "fulltext": 1
 # The lexical signals' values onto 0-100 % like SHOPLENS_SEARCH_MATCH_CALIBRATION: share of the
 # query's words found in the product, and trigram word similarity of the query to "SKU name".
 SHOPLENS_SEARCH_LEXICAL_CALIBRATION: dict[str, tuple[float, float]] = {"fulltext": (0.34, 1.0), "trigram": (0.5, 0.9)}
+SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60  # query vectors (visualsearch.search.query_cache)
 # A photo search's photos are kept (longest side capped) as long as their query vectors, so that
 # /search/?query=<id> shows the same results after Back, reload or a shared link.
 SHOPLENS_QUERY_PHOTO_MAX_SIDE = env.int("SHOPLENS_QUERY_PHOTO_MAX_SIDE", default=768)
