@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final, Protocol, TypeAlias
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 if TYPE_CHECKING:
     from django.core.files import File
 
-ALLOWED_FORMATS: Final = frozenset({"PNG", "JPEG", "MPO", "WEBP", "GIF"})  # MPO: phone JPEGs
+pillow_heif.register_heif_opener()  # HEIC/HEIF: what iPhones and many Android phones take
+
+ALLOWED_FORMATS: Final = frozenset({"PNG", "JPEG", "MPO", "WEBP", "GIF", "HEIF"})  # MPO: phone JPEGs
 DEFAULT_MAX_IMAGE_PIXELS: Final = 40_000_000
 DEFAULT_MAX_UPLOAD_BYTES: Final = 10 * 1024 * 1024
 # Long side at most this many times the short side. Encoders resize the short side to ~224 px, so a
@@ -29,6 +32,7 @@ _SIXTEEN_BIT_MODES: Final = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "
 _ALPHA_MODES: Final = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _READ_CHUNK: Final = 1024 * 1024
 _SIGNATURES: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+_HEIF_BRANDS: Final = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 
 
 class ImageRejected(ValueError):
@@ -109,8 +113,8 @@ def _limits(max_pixels: int | None, max_aspect_ratio: int | None) -> _Limits:
 
 
 def has_image_signature(data: bytes) -> bool:
-    """A cheap first look (no decoding): do the bytes start like a PNG, JPEG, GIF or WebP?"""
-    return data.startswith(_SIGNATURES) or _is_webp(data)
+    """A cheap first look (no decoding): do the bytes start like a PNG, JPEG, GIF, WebP or HEIC?"""
+    return data.startswith(_SIGNATURES) or _is_webp(data) or (data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS)
 
 
 def _limit(setting_name: str, explicit: int | None, default: int) -> int:
@@ -185,7 +189,7 @@ def _decode(data: bytes, limits: _Limits, *, min_side: int | None = None) -> tup
         image_format = image.format or ""
         if image_format not in ALLOWED_FORMATS:
             raise ImageRejected(
-                f"{image_format or 'This'} images are not supported; please upload a PNG, JPEG, WebP or GIF.",
+                f"{image_format or 'This'} images are not supported; please upload a PNG, JPEG, WebP, GIF or HEIC.",
                 code="unsupported_format",
             )
         # Checked from the header alone, before a single pixel is decoded.
@@ -279,7 +283,7 @@ def _out_of_proportion_message(size: tuple[int, int], ratio: int) -> str:
 
 
 def not_image_message() -> str:
-    return "The file is not an image we can read (PNG, JPEG, WebP, GIF)."
+    return "The file is not an image we can read (PNG, JPEG, WebP, GIF, HEIC)."
 
 
 def _not_image() -> ImageRejected:

@@ -11,5 +11,6 @@ app_name = "storefront"
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
     path("search/", views.photo_search, name="search"),
+    path("search/photo/<str:sha256>/", views.query_photo, name="query-photo"),
     path("products/<slug:slug>/", views.product_detail, name="product-detail"),
 ]

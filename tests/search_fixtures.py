@@ -10,6 +10,7 @@ encoder (EfficientNet-Lite0 + colour) and the real text encoder (MiniLM).
 from __future__ import annotations
 
 import copy
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -55,6 +56,19 @@ class SearchCatalogue:
 
 def photo(shape: str, colour: str, *, seed: int = 0, angle: float = 0.0, scale: float = 0.6) -> bytes:
     return image_bytes(make_product_photo(shape, colour, seed=seed, angle=angle, scale=scale))  # type: ignore[arg-type]
+
+
+def side_by_side(left: bytes, right: bytes) -> bytes:
+    """One PNG photo holding two products, ``left`` and ``right`` (for crop tests)."""
+    from PIL import Image
+
+    a, b = Image.open(io.BytesIO(left)).convert("RGB"), Image.open(io.BytesIO(right)).convert("RGB")
+    canvas = Image.new("RGB", (a.width + b.width, max(a.height, b.height)), (255, 255, 255))
+    canvas.paste(a, (0, 0))
+    canvas.paste(b, (a.width, 0))
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def tiny_clip_encoders(settings_encoders: dict, tiny_clip_dir: Path) -> dict:

@@ -35,6 +35,7 @@ class LabelledQuery:
     query: str  # an image path (resolved) or a text
     expected_sku: str
     kind: str  # IMAGE or TEXT
+    group: str = ""  # optional ``group`` column, e.g. name, colour+type, sku, misspelt
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class QueryOutcome:
     labelled: LabelledQuery
     rank: int | None  # 1-based rank of the expected product; None when not in the results
     error: str = ""
+    above_floor: bool = False  # the expected product is a match (at or above the relevance floor)
+    no_match: bool = False  # no result reached the floor ("No close match")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Metrics:
     queries: int
     recall: dict[int, float]  # cutoff -> share of queries with the expected product in the top k
     mrr: float  # mean reciprocal rank over the top max(CUTOFFS); 0 for a miss
+    above_floor: float = 0.0  # share of queries whose expected product is shown as a match
+    no_match: float = 0.0  # share of queries where nothing reached the relevance floor
 
     @classmethod
     def of(cls, outcomes: Sequence[QueryOutcome]) -> Metrics:
@@ -56,17 +61,25 @@ class Metrics:
         ranks = [o.rank for o in outcomes]
         recall = {k: _share(sum(1 for r in ranks if r is not None and r <= k), count) for k in CUTOFFS}
         reciprocal = sum(1 / r for r in ranks if r is not None and r <= max(CUTOFFS))
-        return cls(queries=count, recall=recall, mrr=_share(reciprocal, count))
+        return cls(
+            queries=count,
+            recall=recall,
+            mrr=_share(reciprocal, count),
+            above_floor=_share(sum(o.above_floor for o in outcomes), count),
+            no_match=_share(sum(o.no_match for o in outcomes), count),
+        )
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"queries": self.queries, **{f"recall@{k}": v for k, v in self.recall.items()}, "mrr": self.mrr}
+        recall = {f"recall@{k}": v for k, v in self.recall.items()}
+        return {"queries": self.queries, **recall, "mrr": self.mrr, "above_floor": self.above_floor,
+                "no_match": self.no_match}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class EvaluationReport:
     outcomes: list[QueryOutcome]
     overall: Metrics
-    by_kind: dict[str, Metrics]
+    by_kind: dict[str, Metrics]  # per kind, and per "kind/group" where the labels name groups
     encoders: tuple[str, ...] = ()
     worst: list[QueryOutcome] = field(default_factory=list)
 
@@ -100,7 +113,8 @@ def read_labels(path: Path, *, kind: str | None = None, images_root: Path | None
             row_kind = kind or (row.get("kind") or "").strip().lower() or (IMAGE if candidate.is_file() else TEXT)
             if row_kind not in {IMAGE, TEXT}:
                 raise LabelsError(f"{path.name} line {reader.line_num}: kind must be image or text.")
-            labelled.append(LabelledQuery(str(candidate) if row_kind == IMAGE else query, sku, row_kind))
+            group = (row.get("group") or "").strip()
+            labelled.append(LabelledQuery(str(candidate) if row_kind == IMAGE else query, sku, row_kind, group))
     return labelled
 
 
@@ -121,13 +135,17 @@ def evaluate(
         encoders.update(result.encoders)
         skus = [hit.product.sku for hit in result.hits]
         rank = skus.index(labelled.expected_sku) + 1 if labelled.expected_sku in skus else None
-        outcomes.append(QueryOutcome(labelled, rank))
-    kinds = sorted({o.labelled.kind for o in outcomes})
+        matched = rank is not None and not result.hits[rank - 1].below_floor
+        outcomes.append(QueryOutcome(labelled, rank, above_floor=matched, no_match=not result.matches))
+    kinds = sorted({o.labelled.kind for o in outcomes} | {_kind_group(o.labelled) for o in outcomes})
     ordered = sorted(outcomes, key=lambda o: (o.rank is not None, -(o.rank or 0)))
     return EvaluationReport(
         outcomes=outcomes,
         overall=Metrics.of(outcomes),
-        by_kind={kind: Metrics.of([o for o in outcomes if o.labelled.kind == kind]) for kind in kinds},
+        by_kind={
+            kind: Metrics.of([o for o in outcomes if kind in (o.labelled.kind, _kind_group(o.labelled))])
+            for kind in kinds
+        },
         encoders=tuple(sorted(encoders)),
         worst=[o for o in ordered if o.rank != 1][:worst],
     )
@@ -140,6 +158,10 @@ def product_split(sku: str) -> str:
 
 def in_split(sku: str, split: str) -> bool:
     return split == "all" or product_split(sku) == split
+
+
+def _kind_group(labelled: LabelledQuery) -> str:
+    return f"{labelled.kind}/{labelled.group}" if labelled.group else labelled.kind
 
 
 def _outcome_dict(outcome: QueryOutcome) -> dict[str, object]:

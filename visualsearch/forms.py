@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from catalog.imaging import ImageRejected, image_info
 from visualsearch.search.types import SearchQuery
 
-ACCEPTED_TYPES = "image/png,image/jpeg,image/webp,image/gif"
+ACCEPTED_TYPES = "image/png,image/jpeg,image/webp,image/gif,image/heic,image/heif,.heic,.heif"
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -27,7 +27,7 @@ from catalog.criteria import ProductCriteria
 from catalog.models import Product, ProductImage
 from visualsearch import events
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.search import ranking, sql
+from visualsearch.search import hybrid, lexical, ranking, sql
 from visualsearch.search.encoding import encode_query
 from visualsearch.search.types import IMAGE_SIGNALS, SIGNAL_SPACES, SearchHit, SearchQuery, SearchResult, normalise
 
@@ -57,6 +57,7 @@ def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int
         exclude_product_ids=encoded.exclude_product_ids,
         spaces=spaces,
         started=started,
+        text=query.text.strip() if encoded.kind == "text" and settings.SHOPLENS_SEARCH_HYBRID["ENABLED"] else "",
     )
     events.search_completed.send(sender=SearchResult, result=result)
     return result
@@ -71,8 +72,10 @@ def search_vectors(
     exclude_product_ids: Sequence[int] = (),
     spaces: Mapping[tuple[str, str], EmbeddingSpace] | None = None,
     started: float | None = None,
+    text: str = "",
 ) -> SearchResult:
-    """Search with query vectors already computed (signal name -> unit vector)."""
+    """Search with query vectors already computed (signal name -> unit vector). With ``text``, the
+    lexical signals join in (visualsearch.search.hybrid)."""
     started = time.perf_counter() if started is None else started
     _check_limit(limit)
     spaces = active_spaces() if spaces is None else spaces
@@ -113,6 +116,18 @@ def search_vectors(
             else:
                 candidate_ids = sorted({row[0] for rows in found.values() for row in rows})
                 rows_by_signal = sql.similarities(cursor, signals, candidate_ids)
+        words = None
+        if text:  # products found by their words are scored by the vectors too
+            hybrid_settings = settings.SHOPLENS_SEARCH_HYBRID
+            words = lexical.lexical_matches(
+                cursor, text, product_filter, k=_first_k(wanted), trigram_threshold=hybrid_settings["TRIGRAM_THRESHOLD"]
+            )
+            seen = {row[0] for rows in rows_by_signal.values() for row in rows}
+            if missing := sorted(words.product_ids - seen):
+                for name, rows in sql.similarities(cursor, signals, missing).items():
+                    rows_by_signal[name] = [*rows_by_signal[name], *rows]
+            candidates = {row[0] for rows in rows_by_signal.values() for row in rows} | words.product_ids
+            texts = lexical.product_texts(cursor, sorted(candidates)) if hybrid.colours_in(text) else {}
 
     ranked = ranking.combine(
         rows_by_signal,
@@ -120,6 +135,16 @@ def search_vectors(
         calibration=settings.SHOPLENS_SEARCH_MATCH_CALIBRATION,
         image_signals=IMAGE_SIGNALS,
     )
+    if words is not None:
+        ranked = hybrid.fuse(
+            ranked,
+            words,
+            text=text,
+            settings=settings.SHOPLENS_SEARCH_HYBRID,
+            weights=settings.SHOPLENS_SEARCH_HYBRID_WEIGHTS,
+            calibration=settings.SHOPLENS_SEARCH_LEXICAL_CALIBRATION,
+            product_texts=texts,
+        )
     if boosts.get("ENABLED") or per_category:
         facts = _business_facts([entry.product_id for entry in ranked])
         if boosts.get("ENABLED"):
@@ -128,18 +153,21 @@ def search_vectors(
             ranked = ranking.diversify(ranked, facts, per_category=per_category)
     ranked = ranked[:limit]
     products = Product.objects.with_listing_data().in_bulk([entry.product_id for entry in ranked])
+    floor = int(settings.SHOPLENS_SEARCH_RELEVANCE_FLOOR.get(kind, 0))
     hits = [
         SearchHit(
             product=product,
             score=round(entry.score, 6),
-            match_percent=round(100 * entry.match),
+            match_percent=shown,
             matched_image=_image(product, entry.image_id),
             signals={name: round(value, 6) for name, value in entry.signals.items()},
+            below_floor=shown < floor,
         )
-        for entry in ranked
+        for entry, shown in zip(ranked, ranking.shown_percents(ranked), strict=True)
         if (product := products.get(entry.product_id)) is not None
     ]
     return SearchResult(
+        relevance_floor=floor,
         hits=hits,
         query_time_ms=_elapsed_ms(started),
         encoders=tuple(sorted({SIGNAL_SPACES[signal.name][0] for signal in signals})),

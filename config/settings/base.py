@@ -293,5 +293,5 @@ SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
     "NEWNESS_DAYS": 30,
 }
 SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit
-SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60
 SHOPLENS_SEARCH_THROTTLE_RATE = env("SHOPLENS_SEARCH_THROTTLE_RATE", default="30/min")
+from config.settings.search import *  # noqa: E402, F403  (relevance floor, hybrid text search)

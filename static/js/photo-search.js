@@ -1,5 +1,7 @@
-// Search by photo, enhanced: drag and drop, paste (Ctrl+V anywhere), previews, and results
-// updated in place. Without this script the form is a plain multipart POST.
+// Search by photo, enhanced: drag and drop, paste (Ctrl+V anywhere), previews, results updated
+// in place (the address bar follows, so Back and reload show them again), sort, more results and
+// a crop box (cropperjs). Without this script the form is a plain multipart POST that redirects
+// to the results URL, and the whole photo is searched.
 (function () {
   "use strict";
   var form = document.getElementById("photo-search");
@@ -79,16 +81,28 @@
     progress.hidden = false;
     button.disabled = true;
     form.setAttribute("aria-busy", "true");
-    fetch(form.action, {
-      method: "POST",
-      body: data,
-      headers: { "X-Requested-With": "fetch" },
-      credentials: "same-origin",
-      signal: controller ? controller.signal : undefined
-    }).then(function (response) {
+    load(form.action, { method: "POST", body: data }, controller, true);
+  }
+
+  // Fetch a results URL (or the POST that redirects to one), swap the results in and give the
+  // address bar the results URL, so Back, reload and a shared link show the same results.
+  function load(url, options, controller, fromForm) {
+    options.headers = { "X-Requested-With": "fetch" };
+    options.credentials = "same-origin";
+    options.signal = controller ? controller.signal : undefined;
+    progress.hidden = false;
+    fetch(url, options).then(function (response) {
       return response.text().then(function (html) {
         if (!response.ok && response.status >= 500) throw new Error("server");
         results.innerHTML = html;
+        if (response.ok && response.url && response.url !== window.location.href) {
+          window.history.pushState({ results: true }, "", response.url);
+        }
+        if (response.ok && fromForm) {
+          files = [];
+          syncInput();
+          renderPreview();
+        }
         var heading = results.querySelector("h2, [role=alert]");
         if (heading) results.focus({ preventScroll: false });
       });
@@ -103,6 +117,59 @@
       button.disabled = false;
       form.removeAttribute("aria-busy");
     });
+  }
+
+  // Inside the results: removing a photo, "More results", the sort menu and the crop box.
+  results.addEventListener("click", function (event) {
+    var link = event.target.closest("a.fetch-link, a#more-results");
+    if (link) {
+      event.preventDefault();
+      load(link.href, { method: "GET" }, null, false);
+      return;
+    }
+    var cropButton = event.target.closest(".crop-button");
+    if (cropButton) startCrop(cropButton);
+  });
+  results.addEventListener("change", function (event) {
+    if (!event.target.matches("#id_sort")) return;
+    var sortForm = event.target.form;
+    var params = new URLSearchParams(new FormData(sortForm)).toString();
+    load(sortForm.action + "?" + params, { method: "GET" }, null, false);
+  });
+  window.addEventListener("popstate", function () { window.location.reload(); });
+
+  var cropper = null;
+  function startCrop(button) {
+    var panel = document.getElementById("crop-panel");
+    var stage = document.getElementById("crop-stage");
+    var photo = button.closest("li").querySelector("img.query-photo");
+    if (!panel || !stage || !photo || typeof window.Cropper === "undefined") return;
+    panel.hidden = false;
+    if (cropper) cropper.destroy();
+    stage.innerHTML = "";
+    var image = document.createElement("img");
+    image.id = "crop-image";
+    image.alt = "Your photo, to select an area of";
+    stage.appendChild(image);
+    image.onload = function () {
+      cropper = new window.Cropper(image, { viewMode: 1, autoCropArea: 0.6, zoomable: false, movable: false });
+    };
+    image.src = photo.src;
+    document.getElementById("crop-cancel").onclick = function () {
+      if (cropper) cropper.destroy();
+      cropper = null;
+      panel.hidden = true;
+    };
+    document.getElementById("crop-search").onclick = function () {
+      if (!cropper) return;
+      var box = cropper.getData(true);
+      var natural = cropper.getImageData();
+      var w = natural.naturalWidth, h = natural.naturalHeight;
+      var crop = [box.x / w, box.y / h, box.width / w, box.height / h].map(function (v) {
+        return Math.max(0, Math.min(1, v)).toFixed(4);
+      }).join(",");
+      load(button.getAttribute("data-crop-url") + encodeURIComponent(crop), { method: "GET" }, null, false);
+    };
   }
 
   form.addEventListener("submit", function (event) {

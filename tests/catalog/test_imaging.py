@@ -126,7 +126,7 @@ def test_django_uploaded_file_is_read_and_rewound() -> None:
 def test_not_an_image_is_refused() -> None:
     rejected = _rejection(b"%PDF-1.7 definitely not a picture" * 10)
     assert rejected.code == "not_image"
-    assert str(rejected) == "The file is not an image we can read (PNG, JPEG, WebP, GIF)."
+    assert str(rejected) == "The file is not an image we can read (PNG, JPEG, WebP, GIF, HEIC)."
 
 
 def test_zero_bytes_are_refused() -> None:
@@ -138,7 +138,7 @@ def test_zero_bytes_are_refused() -> None:
 def test_unsupported_format_is_refused() -> None:
     rejected = _rejection(image_bytes(Image.new("RGB", (4, 4)), "BMP"))
     assert rejected.code == "unsupported_format"
-    assert "BMP" in str(rejected) and "PNG, JPEG, WebP or GIF" in str(rejected)
+    assert "BMP" in str(rejected) and "PNG, JPEG, WebP, GIF or HEIC" in str(rejected)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])

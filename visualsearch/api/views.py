@@ -26,6 +26,8 @@ from visualsearch.api.serializers import (
     TextSearchParamsSerializer,
 )
 from visualsearch.api.throttling import SEARCH_THROTTLES
+from visualsearch.search.crop import CropInvalid, cropped_photo, parse_crop
+from visualsearch.search.ordering import result_page
 from visualsearch.search.types import EmptyQuery, SearchQuery, SearchResult, SearchUnavailable
 from visualsearch.selectors import search_products
 
@@ -34,9 +36,13 @@ class SearchView(ErrorShapeMixin, APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = list(SEARCH_THROTTLES)
 
-    def respond(self, request: Request, *, query: SearchQuery, criteria: ProductCriteria, limit: int) -> Response:
+    def respond(
+        self, request: Request, *, query: SearchQuery, criteria: ProductCriteria, params: dict[str, Any]
+    ) -> Response:
+        offset, limit = params["offset"], params["limit"]
         try:
-            result = search_products(query=query, criteria=criteria, limit=limit)
+            result = search_products(query=query, criteria=criteria, limit=offset + limit)
+            result = result_page(result, sort=params["sort"], offset=offset, limit=limit)
         except EmptyQuery as exc:
             raise ValidationError({"non_field_errors": [str(exc)]}) from exc
         except SearchUnavailable as exc:
@@ -54,12 +60,18 @@ class ImageSearchView(SearchView):
     )
     def post(self, request: Request) -> Response:
         params = _valid(ImageSearchRequestSerializer, request.data)
+        crops = list(params.get("crop", []))
+        if len(crops) > len(params["images"]):
+            raise ValidationError({"crop": ["Give at most one crop per photo."]})
         query = SearchQuery(
-            images=tuple(_read_upload(file, "images") for file in params["images"]),
+            images=tuple(
+                _cropped(_read_upload(file, "images"), crops[n] if n < len(crops) else "")
+                for n, file in enumerate(params["images"])
+            ),
             negative_images=tuple(_read_upload(file, "negative_images") for file in params.get("negative_images", [])),
             text=params.get("text", "").strip(),
         )
-        return self.respond(request, query=query, criteria=_criteria(request.data), limit=params["limit"])
+        return self.respond(request, query=query, criteria=_criteria(request.data), params=params)
 
 
 class TextSearchView(SearchView):
@@ -69,7 +81,7 @@ class TextSearchView(SearchView):
         if not params["q"].strip():
             raise ValidationError({"q": ["Type something to search for."]})
         query = SearchQuery(text=params["q"].strip())
-        return self.respond(request, query=query, criteria=_criteria(request.query_params), limit=params["limit"])
+        return self.respond(request, query=query, criteria=_criteria(request.query_params), params=params)
 
 
 class SimilarProductsView(SearchView):
@@ -82,7 +94,7 @@ class SimilarProductsView(SearchView):
         params = _valid(SimilarParamsSerializer, request.query_params)
         product = get_object_or_404(Product.objects.active(), pk=pk)
         query = SearchQuery(product_id=product.pk)
-        return self.respond(request, query=query, criteria=_criteria(request.query_params), limit=params["limit"])
+        return self.respond(request, query=query, criteria=_criteria(request.query_params), params=params)
 
 
 def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
@@ -96,6 +108,15 @@ def _criteria(data: Any) -> ProductCriteria:
     if not filterset.is_valid():
         raise ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
     return filterset.criteria()
+
+
+def _cropped(content: bytes, crop_text: str) -> bytes:
+    try:
+        return cropped_photo(content, parse_crop(crop_text))
+    except CropInvalid as exc:
+        raise ValidationError({"crop": [str(exc)]}) from exc
+    except ImageRejected as exc:
+        raise ImageNotAccepted(exc, field="images") from exc
 
 
 def _read_upload(file: Any, field: str) -> bytes:

@@ -23,7 +23,7 @@ from catalog.imaging import read_image
 from visualsearch.encoders import EncoderCapabilityError, EncoderUnavailable, get_encoder
 from visualsearch.encoders.base import decode_side
 from visualsearch.models import EmbeddingSpace, ImageEmbedding, ProductTextEmbedding
-from visualsearch.search.query_cache import cached_image_vector
+from visualsearch.search.query_cache import cached_image_vector, cached_text_vector
 from visualsearch.search.types import IMAGE_SIGNALS, SIGNAL_SPACES, SearchQuery, SearchUnavailable, normalise
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def encode_query(query: SearchQuery, *, spaces: Mapping[tuple[str, str], Embeddi
             if name in IMAGE_SIGNALS:
                 vectors[name] = photos.rocchio(encoder)
             else:
-                vectors[name] = normalise(encoder.encode_texts([query.text.strip()])[0])
+                vectors[name] = normalise(_text_vector(encoder, query.text))
         except ENCODER_ERRORS as exc:
             logger.warning("Encoder %s skipped for this search: %s", encoder.name, exc)
     photos.validate_all()  # a bad upload is reported even when every image encoder is down
@@ -106,6 +106,10 @@ class _Photos:
             return normalise(positive)
         negative = np.mean([normalise(self.vector(encoder, n + i)) for i in range(len(self.negatives))], axis=0)
         return normalise(positive - float(settings.SHOPLENS_SEARCH_NEGATIVE_WEIGHT) * negative)
+
+
+def _text_vector(encoder: Encoder, text: str) -> np.ndarray:
+    return cached_text_vector(encoder=encoder, text=text, compute=lambda form: encoder.encode_texts([form])[0])
 
 
 def _loaded_encoder(name: str, space: EmbeddingSpace) -> Encoder | None:

@@ -9,6 +9,9 @@ match_percent = 100 * sum over s of w_s * clamp((cos_s - low_s) / (high_s - low_
                 its own range (CLIP text-to-image cosines of 0.3 are a strong match, image-to-image
                 cosines of 0.3 are not), so for one query kind a given percentage always means the
                 same similarities, whatever the query.
+
+Hits are ordered by ``match`` (ties by ``score``): the number a shopper sees is the number that
+ranks, so shown percentages never rise down a list. Business boosts are added to ``match``.
 """
 
 from __future__ import annotations
@@ -72,14 +75,19 @@ def combine(
     for entry in ranked.values():
         entry.score = sum(weights[name] * cosine for name, cosine in entry.signals.items())
         entry.match = sum(
-            weights[name] * _calibrated(cosine, calibration.get(name, (0.0, 1.0)))
+            weights[name] * calibrated(cosine, calibration.get(name, (0.0, 1.0)))
             for name, cosine in entry.signals.items()
         )
         entry.image_id = best_image.get(entry.product_id, (0.0, None))[1]
-    return sorted(ranked.values(), key=lambda e: (-e.score, e.product_id))
+    return sorted(ranked.values(), key=rank_key)
 
 
-def _calibrated(cosine: float, bounds: tuple[float, float]) -> float:
+def rank_key(entry: RankedProduct) -> tuple[float, float, int]:
+    """Calibrated match first (what the page shows), raw score and id break ties."""
+    return (-entry.match, -entry.score, entry.product_id)
+
+
+def calibrated(cosine: float, bounds: tuple[float, float]) -> float:
     low, high = bounds
     if high <= low:
         return 1.0 if cosine >= high else 0.0
@@ -89,19 +97,32 @@ def _calibrated(cosine: float, bounds: tuple[float, float]) -> float:
 def rerank(
     ranked: list[RankedProduct], facts: Mapping[int, BusinessFacts], *, boosts: Mapping[str, float | bool]
 ) -> list[RankedProduct]:
-    """Add small boosts for rating, stock and newness to the similarity score, then re-sort."""
+    """Add small boosts for rating, stock and newness to the match (and score), then re-sort."""
     recent = timezone.now() - timedelta(days=float(boosts.get("NEWNESS_DAYS", 30)))
     for entry in ranked:
         fact = facts.get(entry.product_id)
         if fact is None:
             continue
+        boost = 0.0
         if fact.rating is not None:
-            entry.score += float(boosts.get("RATING", 0)) * float(fact.rating) / 5.0
+            boost += float(boosts.get("RATING", 0)) * float(fact.rating) / 5.0
         if fact.stock > 0:
-            entry.score += float(boosts.get("IN_STOCK", 0))
+            boost += float(boosts.get("IN_STOCK", 0))
         if fact.created_at >= recent:
-            entry.score += float(boosts.get("NEWNESS", 0))
-    return sorted(ranked, key=lambda e: (-e.score, e.product_id))
+            boost += float(boosts.get("NEWNESS", 0))
+        entry.score += boost
+        entry.match = min(1.0, entry.match + boost)
+    return sorted(ranked, key=rank_key)
+
+
+def shown_percents(ranked: list[RankedProduct]) -> list[int]:
+    """The percentage shown for each hit: its match, capped by every hit above it, so it never
+    rises down a list (a no-op when the list is ordered by match; text search orders by fusion)."""
+    shown, cap = [], 100
+    for entry in ranked:
+        cap = min(cap, round(100 * min(1.0, max(0.0, entry.match))))
+        shown.append(cap)
+    return shown
 
 
 def diversify(

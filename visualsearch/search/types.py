@@ -61,6 +61,7 @@ class SearchHit:
     match_percent: int  # 0-100, comparable across queries of one kind
     matched_image: ProductImage | None
     signals: dict[str, float] = field(default_factory=dict)  # per-encoder cosine similarity
+    below_floor: bool = False  # under the query kind's SHOPLENS_SEARCH_RELEVANCE_FLOOR: not a match
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,12 @@ class SearchResult:
     encoders: tuple[str, ...]  # the encoders that contributed
     kind: str = ""  # image, text, image_text or product
     signals: tuple[str, ...] = ()  # the signals that contributed (clip, visual, clip_text, text)
+    relevance_floor: int = 0  # match percent below which a hit is not a match
+
+    @property
+    def matches(self) -> list[SearchHit]:
+        """The hits at or above the floor (they come first)."""
+        return [hit for hit in self.hits if not hit.below_floor]
 
 
 def normalise(vector: np.ndarray) -> np.ndarray:

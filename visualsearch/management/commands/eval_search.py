@@ -52,6 +52,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
             return
         self.stdout.write(f"Encoders: {', '.join(report.encoders) or 'none'}")
+        self.stdout.write("match: expected product shown as a match (above the relevance floor); none: no match at all")
         self.stdout.write(_header())
         self.stdout.write(_line("overall", report.overall))
         for kind, metrics in report.by_kind.items():
@@ -89,12 +90,13 @@ class Command(BaseCommand):
 
 
 def _header() -> str:
-    return f"{'':<18}{'queries':>8}" + "".join(f"{f'recall@{k}':>11}" for k in CUTOFFS) + f"{'MRR':>8}"
+    recall = "".join(f"{f'recall@{k}':>11}" for k in CUTOFFS)
+    return f"{'':<18}{'queries':>8}{recall}{'MRR':>8}{'match':>8}{'none':>7}"
 
 
 def _line(name: str, metrics: Metrics) -> str:
     return (
         f"{name:<18}{metrics.queries:>8}"
         + "".join(f"{metrics.recall[k]:>11.3f}" for k in CUTOFFS)
-        + f"{metrics.mrr:>8.3f}"
+        + f"{metrics.mrr:>8.3f}{metrics.above_floor:>8.3f}{metrics.no_match:>7.3f}"
     )

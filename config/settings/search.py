@@ -1,0 +1,41 @@
+"""Settings of search results a shopper can trust (imported by ``base``): the relevance floor,
+hybrid text search, and how long query vectors and photo searches are kept. Documented in README (Configuration)."""
+
+from __future__ import annotations
+
+import environ
+
+__all__ = [
+    "SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS",
+    "SHOPLENS_QUERY_PHOTO_MAX_SIDE",
+    "SHOPLENS_SEARCH_HYBRID",
+    "SHOPLENS_SEARCH_HYBRID_WEIGHTS",
+    "SHOPLENS_SEARCH_LEXICAL_CALIBRATION",
+    "SHOPLENS_SEARCH_RELEVANCE_FLOOR",
+]
+
+env = environ.Env()
+
+# Match percent under which a hit is not a match ("No close match", the API's below_floor), per
+# query kind; "image=50,text=45" in the environment. Calibrated with eval_search (README).
+SHOPLENS_SEARCH_RELEVANCE_FLOOR: dict[str, int] = env.dict(
+    "SHOPLENS_SEARCH_RELEVANCE_FLOOR",
+    cast={"value": int},
+    default={"image": 45, "text": 45, "image_text": 45, "product": 45},
+)
+# Hybrid text search (visualsearch.search.hybrid): reciprocal rank fusion of the vector ranking with
+# full-text and trigram matches; a product naming only colours other than the query's is penalised.
+SHOPLENS_SEARCH_HYBRID: dict[str, float] = {
+    "ENABLED": env.bool("SHOPLENS_SEARCH_HYBRID", default=True),  # off: vectors only (for comparison)
+    "RRF_K": env.int("SHOPLENS_SEARCH_RRF_K", default=60),
+    "TRIGRAM_THRESHOLD": 0.5,  # pg_trgm.word_similarity_threshold: lower finds more misspellings
+    "COLOUR_PENALTY": 0.5,
+}
+SHOPLENS_SEARCH_HYBRID_WEIGHTS: dict[str, float] = {"vector": 1.0, "fulltext": 1.0, "trigram": 0.5}
+# The lexical signals' values onto 0-100 % like SHOPLENS_SEARCH_MATCH_CALIBRATION: share of the
+# query's words found in the product, and trigram word similarity of the query to "SKU name".
+SHOPLENS_SEARCH_LEXICAL_CALIBRATION: dict[str, tuple[float, float]] = {"fulltext": (0.34, 1.0), "trigram": (0.5, 0.9)}
+SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60  # query vectors (visualsearch.search.query_cache)
+# A photo search's photos are kept (longest side capped) as long as their query vectors, so that
+# /search/?query=<id> shows the same results after Back, reload or a shared link.
+SHOPLENS_QUERY_PHOTO_MAX_SIDE = env.int("SHOPLENS_QUERY_PHOTO_MAX_SIDE", default=768)
