@@ -50,8 +50,11 @@ def measure(*, products: int, queries: int, noise: float, seed: int, only: str |
     for index in range(min(10, queries)):  # warm the caches
         run(index, ProductCriteria(), BOTH)
     with connection.cursor() as cursor:
-        cursor.execute("SHOW shared_buffers")
-        report["shared_buffers"] = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM unnest(%s::text[]) name",
+            [["shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections"]],
+        )
+        report["server_settings"] = dict(cursor.fetchall())
     halves = [
         ("", lambda i: ProductCriteria()),
         ("filtered_", lambda i: ProductCriteria(category_id=int(leaves[i]))),
