@@ -16,13 +16,15 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 
+from catalog import replicas
 from catalog.criteria import ProductCriteria
 from catalog.models import Product, ProductImage
 from visualsearch import events
@@ -72,8 +74,26 @@ def search_vectors(
     spaces: Mapping[tuple[str, str], EmbeddingSpace] | None = None,
     started: float | None = None,
 ) -> SearchResult:
-    """Search with query vectors already computed (signal name -> unit vector)."""
-    started = time.perf_counter() if started is None else started
+    """Search with query vectors already computed (signal name -> unit vector), on a read
+    replica when one is usable, else (or when it fails mid-search) on the primary."""
+    search = functools.partial(
+        _search_vectors, vectors=vectors, kind=kind, criteria=criteria, limit=limit,
+        exclude_product_ids=exclude_product_ids, spaces=spaces,
+        started=time.perf_counter() if started is None else started,
+    )  # fmt: skip
+    return replicas.read_with_fallback(search)
+
+
+def _search_vectors(
+    *,
+    vectors: Mapping[str, np.ndarray],
+    kind: str,
+    criteria: ProductCriteria,
+    limit: int,
+    exclude_product_ids: Sequence[int],
+    spaces: Mapping[tuple[str, str], EmbeddingSpace] | None,
+    started: float,
+) -> SearchResult:
     _check_limit(limit)
     spaces = active_spaces() if spaces is None else spaces
     signals = [
@@ -90,7 +110,8 @@ def search_vectors(
     per_category = int(settings.SHOPLENS_SEARCH_MAX_PER_CATEGORY)
     wanted = limit * 3 if per_category else limit  # diversity drops some candidates
     product_filter = sql.product_filter_sql(criteria, exclude_product_ids=exclude_product_ids)
-    with transaction.atomic(), connection.cursor() as cursor:
+    database = replicas.current_database()  # raw SQL where the ORM reads (config/routers.py)
+    with transaction.atomic(using=database), connections[database].cursor() as cursor:
         cap = int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS)
         exact = product_filter.selective and sql.count_matching_products(cursor, product_filter, cap=cap) <= cap
         prelude = None

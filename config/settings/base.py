@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 
 from config.settings.visual_encoder import visual_encoder
+from config.replica_settings import replica_databases
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "catalog.replicas.ReplicaReadsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "operations.unavailable.DatabaseUnavailableMiddleware",
@@ -80,6 +82,12 @@ DATABASES: dict[str, dict[str, object]] = {}
 if env("DATABASE_URL", default=""):
     DATABASES["default"] = env.db("DATABASE_URL")
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+# Hot standbys for searches and the shop's read-only pages and API (catalog/replicas.py).
+DATABASES |= replica_databases(env)  # DATABASE_REPLICA_URLS
+SHOPLENS_REPLICA_DATABASES = [alias for alias in DATABASES if alias.startswith("replica")]
+SHOPLENS_REPLICA_MAX_LAG_SECONDS = env.float("SHOPLENS_REPLICA_MAX_LAG_SECONDS", default=5.0)
+SHOPLENS_REPLICA_CHECK_SECONDS = env.float("SHOPLENS_REPLICA_CHECK_SECONDS", default=1.0)
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 REDIS_URL: str = env("REDIS_URL", default="")
 CACHES = {
     "default": {

@@ -31,3 +31,5 @@ SHOPLENS_INDEXING_TEST_DELAY_S = env.float("SHOPLENS_INDEXING_TEST_DELAY_S", def
 # A database name of one's own (pytest-django then uses test_<name>), for test runs sharing a server.
 if env("SHOPLENS_TEST_DB_NAME", default=""):
     DATABASES["default"]["NAME"] = env("SHOPLENS_TEST_DB_NAME")  # noqa: F405
+# A real standby (tests/replica_fixtures.py) takes this alias's place; until then it is the primary.
+DATABASES["replica1"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
