@@ -5,7 +5,8 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 
 1. For every signal, the nearest photo (or product-text) vectors that pass the filters, from
    the space's HNSW index with an iterative scan, or by an exact scan when the filter matches
-   at most ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS`` products; grouped to one row per product.
+   at most ``SHOPLENS_SEARCH_EXACT_MAX_SHARE`` of the catalogue (and at least
+   ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS``) products; grouped to one row per product.
 2. The union of those candidates is scored by every signal exactly, so a product found by one
    signal is judged by all; a product's score is its best photo. Steps 1 and 2 are one
    statement; only when a signal's nearest vectors hold too few distinct products does it ask
@@ -112,8 +113,10 @@ def _search_vectors(
     product_filter = sql.product_filter_sql(criteria, exclude_product_ids=exclude_product_ids)
     database = replicas.current_database()  # raw SQL where the ORM reads (config/routers.py)
     with transaction.atomic(using=database), connections[database].cursor() as cursor:
-        cap = int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS)
-        exact = product_filter.selective and sql.count_matching_products(cursor, product_filter, cap=cap) <= cap
+        exact = product_filter.selective and sql.exact_scan_fits(
+            cursor, product_filter, floor=int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS),
+            share=float(settings.SHOPLENS_SEARCH_EXACT_MAX_SHARE),
+        )  # fmt: skip
         prelude = None
         if not exact:
             prelude = sql.index_scan_settings_sql(
