@@ -7,7 +7,6 @@ from pathlib import Path
 import environ
 
 from config.settings.visual_encoder import visual_encoder
-from config.replica_settings import replica_databases
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -51,7 +50,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "catalog.replicas.ReplicaReadsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "operations.unavailable.DatabaseUnavailableMiddleware",
@@ -82,12 +80,6 @@ DATABASES: dict[str, dict[str, object]] = {}
 if env("DATABASE_URL", default=""):
     DATABASES["default"] = env.db("DATABASE_URL")
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-# Hot standbys for searches and the shop's read-only pages and API (catalog/replicas.py).
-DATABASES |= replica_databases(env)  # DATABASE_REPLICA_URLS
-SHOPLENS_REPLICA_DATABASES = [alias for alias in DATABASES if alias.startswith("replica")]
-SHOPLENS_REPLICA_MAX_LAG_SECONDS = env.float("SHOPLENS_REPLICA_MAX_LAG_SECONDS", default=5.0)
-SHOPLENS_REPLICA_CHECK_SECONDS = env.float("SHOPLENS_REPLICA_CHECK_SECONDS", default=1.0)
-DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 REDIS_URL: str = env("REDIS_URL", default="")
 CACHES = {
     "default": {
@@ -279,7 +271,8 @@ SHOPLENS_SEARCH_MAX_SCAN_TUPLES = env.int("SHOPLENS_SEARCH_MAX_SCAN_TUPLES", def
 # maintenance_work_mem for (re)building HNSW indexes in migrations: builds are several times
 # faster while the graph fits in it (about 400 MB per 100 000 photos of a 1308-d space).
 SHOPLENS_INDEX_BUILD_MEMORY = env("SHOPLENS_INDEX_BUILD_MEMORY", default="1GB")
-# Exact scan for a filter matching at most max(count, share x catalogue) products (3000 at 100k, 10k at 1M).
+# A filter matching at most this many products (or this share of the catalogue, if more: 10 000 of
+# 1 000 000) is answered by an exact scan of those products.
 SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = env.int("SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS", default=3000)
 SHOPLENS_SEARCH_EXACT_MAX_SHARE = env.float("SHOPLENS_SEARCH_EXACT_MAX_SHARE", default=0.01)
 SHOPLENS_SEARCH_MAX_LIMIT = 100

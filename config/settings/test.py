@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from config.embedded import configure_services
+from config.replica_settings import configure_replicas
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, INSTALLED_APPS, VAR_DIR, env
@@ -19,6 +20,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # demo, benchmarks, random CLIP builder: never in production
 configure_services(globals(), VAR_DIR / "test")
+configure_replicas(globals(), env)  # DATABASE_REPLICA_URLS: hot standbys (catalog/replicas.py)
 CACHES["default"]["KEY_PREFIX"] = "shoplens-test"  # noqa: F405
 
 # Worker tests (tests/worker_fixtures.py) start a real worker on the test database and broker; a
