@@ -51,7 +51,7 @@ class ReplicaState:
     @property
     def usable(self) -> bool:
         lag = self.lag_seconds
-        return lag is not None and lag <= float(settings.SHOPLENS_REPLICA_MAX_LAG_SECONDS)
+        return lag is not None and lag <= float(getattr(settings, "SHOPLENS_REPLICA_MAX_LAG_SECONDS", 5.0))
 
 
 _states: dict[str, ReplicaState] = {}
@@ -60,7 +60,7 @@ _lock = threading.Lock()
 
 
 def replica_aliases() -> list[str]:
-    return list(settings.SHOPLENS_REPLICA_DATABASES)
+    return list(getattr(settings, "SHOPLENS_REPLICA_DATABASES", []))  # set by config.replica_settings
 
 
 def measure_lag(alias: str) -> float | None:
@@ -80,7 +80,7 @@ def state(alias: str) -> ReplicaState:
     """The replica's last check, checked again when older than ``SHOPLENS_REPLICA_CHECK_SECONDS``."""
     now = time.monotonic()
     known = _states.get(alias)
-    if known is None or now - known.checked_at >= float(settings.SHOPLENS_REPLICA_CHECK_SECONDS):
+    if known is None or now - known.checked_at >= float(getattr(settings, "SHOPLENS_REPLICA_CHECK_SECONDS", 1.0)):
         known = ReplicaState(checked_at=now, lag_seconds=measure_lag(alias))
         _states[alias] = known
     return known
