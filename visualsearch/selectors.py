@@ -5,7 +5,8 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 
 1. For every signal, the nearest photo (or product-text) vectors that pass the filters, from
    the space's HNSW index with an iterative scan, or by an exact scan when the filter matches
-   at most ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS`` products; grouped to one row per product.
+   at most ``SHOPLENS_SEARCH_EXACT_MAX_SHARE`` of the catalogue (and at least
+   ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS``) products; grouped to one row per product.
 2. The union of those candidates is scored by every signal exactly, so a product found by one
    signal is judged by all; a product's score is its best photo. Steps 1 and 2 are one
    statement; only when a signal's nearest vectors hold too few distinct products does it ask
@@ -16,13 +17,15 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 
+from catalog import replicas
 from catalog.criteria import ProductCriteria
 from catalog.models import Product, ProductImage
 from visualsearch import events
@@ -74,9 +77,28 @@ def search_vectors(
     started: float | None = None,
     text: str = "",
 ) -> SearchResult:
-    """Search with query vectors already computed (signal name -> unit vector). With ``text``, the
-    lexical signals join in (visualsearch.search.hybrid)."""
-    started = time.perf_counter() if started is None else started
+    """Search with query vectors already computed (signal name -> unit vector), on a read
+    replica when one is usable, else (or when it fails mid-search) on the primary. With ``text``,
+    the lexical signals join in (visualsearch.search.hybrid)."""
+    search = functools.partial(
+        _search_vectors, vectors=vectors, kind=kind, criteria=criteria, limit=limit,
+        exclude_product_ids=exclude_product_ids, spaces=spaces,
+        started=time.perf_counter() if started is None else started, text=text,
+    )  # fmt: skip
+    return replicas.read_with_fallback(search)
+
+
+def _search_vectors(
+    *,
+    vectors: Mapping[str, np.ndarray],
+    kind: str,
+    criteria: ProductCriteria,
+    limit: int,
+    exclude_product_ids: Sequence[int],
+    spaces: Mapping[tuple[str, str], EmbeddingSpace] | None,
+    started: float,
+    text: str,
+) -> SearchResult:
     _check_limit(limit)
     spaces = active_spaces() if spaces is None else spaces
     signals = [
@@ -93,9 +115,12 @@ def search_vectors(
     per_category = int(settings.SHOPLENS_SEARCH_MAX_PER_CATEGORY)
     wanted = limit * 3 if per_category else limit  # diversity drops some candidates
     product_filter = sql.product_filter_sql(criteria, exclude_product_ids=exclude_product_ids)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cap = int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS)
-        exact = product_filter.selective and sql.count_matching_products(cursor, product_filter, cap=cap) <= cap
+    database = replicas.current_database()  # raw SQL where the ORM reads (config/routers.py)
+    with transaction.atomic(using=database), connections[database].cursor() as cursor:
+        exact = product_filter.selective and sql.exact_scan_fits(
+            cursor, product_filter, floor=int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS),
+            share=float(settings.SHOPLENS_SEARCH_EXACT_MAX_SHARE),
+        )  # fmt: skip
         prelude = None
         if not exact:
             prelude = sql.index_scan_settings_sql(

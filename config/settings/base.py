@@ -271,8 +271,10 @@ SHOPLENS_SEARCH_MAX_SCAN_TUPLES = env.int("SHOPLENS_SEARCH_MAX_SCAN_TUPLES", def
 # maintenance_work_mem for (re)building HNSW indexes in migrations: builds are several times
 # faster while the graph fits in it (about 400 MB per 100 000 photos of a 1308-d space).
 SHOPLENS_INDEX_BUILD_MEMORY = env("SHOPLENS_INDEX_BUILD_MEMORY", default="1GB")
-# A filter matching at most this many products is answered by an exact scan of those products.
+# A filter matching at most this many products (or this share of the catalogue, if more: 10 000 of
+# 1 000 000) is answered by an exact scan of those products.
 SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = env.int("SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS", default=3000)
+SHOPLENS_SEARCH_EXACT_MAX_SHARE = env.float("SHOPLENS_SEARCH_EXACT_MAX_SHARE", default=0.01)
 SHOPLENS_SEARCH_MAX_LIMIT = 100
 # "Not like this": query = normalise(mean(positives) - NEGATIVE_WEIGHT * mean(negatives)) (Rocchio).
 SHOPLENS_SEARCH_NEGATIVE_WEIGHT = 0.5

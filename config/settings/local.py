@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from config.embedded import configure_services
+from config.replica_settings import configure_replicas
 
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS, VAR_DIR, env
@@ -14,3 +15,4 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 
 INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # demo, benchmarks, random CLIP builder: never in production
 configure_services(globals(), VAR_DIR)
+configure_replicas(globals(), env)  # DATABASE_REPLICA_URLS: hot standbys (catalog/replicas.py)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.replica_settings import configure_replicas
+
 from .base import *  # noqa: F403
 from .base import DATABASES, LOGGING, REDIS_URL, REST_FRAMEWORK, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+configure_replicas(globals(), env)  # DATABASE_REPLICA_URLS: hot standbys (catalog/replicas.py)
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")

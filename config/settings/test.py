@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from config.embedded import configure_services
+from config.replica_settings import configure_replicas
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, INSTALLED_APPS, VAR_DIR, env
@@ -19,6 +20,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # demo, benchmarks, random CLIP builder: never in production
 configure_services(globals(), VAR_DIR / "test")
+configure_replicas(globals(), env)  # DATABASE_REPLICA_URLS: hot standbys (catalog/replicas.py)
 CACHES["default"]["KEY_PREFIX"] = "shoplens-test"  # noqa: F405
 
 # Worker tests (tests/worker_fixtures.py) start a real worker on the test database and broker; a
@@ -31,3 +33,5 @@ SHOPLENS_INDEXING_TEST_DELAY_S = env.float("SHOPLENS_INDEXING_TEST_DELAY_S", def
 # A database name of one's own (pytest-django then uses test_<name>), for test runs sharing a server.
 if env("SHOPLENS_TEST_DB_NAME", default=""):
     DATABASES["default"]["NAME"] = env("SHOPLENS_TEST_DB_NAME")  # noqa: F405
+# A real standby (tests/replica_fixtures.py) takes this alias's place; until then it is the primary.
+DATABASES["replica1"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from django.db import connection
 
+from devtools.bench import vectors
 from visualsearch.models import EmbeddingSpace, SpaceStatus
 from visualsearch.spaces import hnsw_index_sql
 
@@ -41,17 +42,18 @@ class SpaceSpec(NamedTuple):
     dimension: int
 
 
-def data_version(storage: str) -> str:
-    return DATA_VERSION if storage == "default" else f"{DATA_VERSION}-{storage}"
+def data_version(storage: str, data: str = "random") -> str:
+    version = DATA_VERSION if data == "random" else vectors.DATA_VERSION
+    return version if storage == "default" else f"{version}-{storage}"
 
 
-def catalogue_size(specs: list[SpaceSpec], *, storage: str = "default") -> int | None:
+def catalogue_size(specs: list[SpaceSpec], *, storage: str = "default", data: str = "random") -> int | None:
     """The number of products when the stored catalogue is complete for ``specs``, else None."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM catalog_product")
         products = cursor.fetchone()[0]
     spaces = EmbeddingSpace.objects.filter(status=SpaceStatus.ACTIVE)
-    version = data_version(storage)
+    version = data_version(storage, data)
     have = {(s.encoder, s.modality, s.dimension) for s in spaces if s.model_version == version}
     return products if have == {(s.encoder, s.modality, s.dimension) for s in specs} and products else None
 
@@ -63,8 +65,10 @@ def build_catalogue(
     seed: int = 0,
     storage: str = "default",
     maintenance_work_mem: str = "1500MB",
+    data: str = "random",
 ) -> None:
-    """``storage``: "default" is the schema the migrations create (vectors inline, STORAGE MAIN);
+    """``data``: "random" clusters (below) or "structured" (devtools/bench/vectors.py).
+    ``storage``: "default" is the schema the migrations create (vectors inline, STORAGE MAIN);
     "external" is pgvector's own default (vectors in TOAST), "plain" forces them inline."""
     from pgvector.psycopg import register_vector
 
@@ -115,7 +119,7 @@ def build_catalogue(
                 [
                     spec.encoder,
                     f"random-{spec.encoder}",
-                    data_version(storage),
+                    data_version(storage, data),
                     spec.dimension,
                     spec.modality,
                     now,
@@ -123,7 +127,12 @@ def build_catalogue(
                 ],
             )
             space_id = cursor.fetchone()[0]
-            _load_vectors(cursor, spec, space_id, products, rng, now)
+            source = (
+                vectors.for_space(spec.encoder, spec.dimension, products=products, seed=seed)
+                if data != "random"
+                else None
+            )
+            _load_vectors(cursor, spec, space_id, products, rng, now, source)
         # HNSW builds several times faster while the whole graph fits in maintenance_work_mem.
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem])
         cursor.execute("SET max_parallel_maintenance_workers = 1")
@@ -153,7 +162,7 @@ def _load_categories_and_brands(cursor) -> None:
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
 
 
-def _load_vectors(cursor, spec: SpaceSpec, space_id: int, products: int, rng, now: datetime) -> None:
+def _load_vectors(cursor, spec: SpaceSpec, space_id: int, products: int, rng, now: datetime, source=None) -> None:
     if spec.modality == "image":
         statement = (
             "COPY visualsearch_imageembedding (space_id, image_id, product_id, content_sha256, vector, created_at) "
@@ -171,9 +180,13 @@ def _load_vectors(cursor, spec: SpaceSpec, space_id: int, products: int, rng, no
         copy.set_types(types)
         for start in range(1, products + 1, CHUNK):
             stop = min(products + 1, start + CHUNK)
-            clusters = cluster_of(np.arange(start, stop))
-            block = centres[clusters] + SPREAD * random_unit_vectors(rng, stop - start, spec.dimension)
-            block /= np.linalg.norm(block, axis=1, keepdims=True)
+            if source is not None:
+                block = source.vectors(np.arange(start, stop))
+            else:
+                block = centres[cluster_of(np.arange(start, stop))] + SPREAD * random_unit_vectors(
+                    rng, stop - start, spec.dimension
+                )
+                block /= np.linalg.norm(block, axis=1, keepdims=True)
             for offset, pid in enumerate(range(start, stop)):
                 sha = f"{pid:064x}"
                 if spec.modality == "image":

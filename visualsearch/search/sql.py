@@ -86,13 +86,17 @@ def product_filter_sql(filters: ProductCriteria, *, exclude_product_ids: Sequenc
     return ProductFilterSql(where=" AND ".join(clauses) or "TRUE", params=params, selective=selective)
 
 
-def count_matching_products(cursor: CursorWrapper, product_filter: ProductFilterSql, *, cap: int) -> int:
-    """How many products pass the filter, counted no further than ``cap + 1``."""
+def exact_scan_fits(cursor: CursorWrapper, product_filter: ProductFilterSql, *, floor: int, share: float) -> bool:
+    """Whether at most ``max(floor, share x catalogue)`` products pass the filter, counting no
+    further; the catalogue's size is the planner's estimate (``pg_class.reltuples``), not a count."""
     cursor.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM catalog_product p WHERE {product_filter.where} LIMIT %s) s",
-        [*product_filter.params, cap + 1],
+        "WITH cap AS (SELECT greatest(%s::bigint, floor(%s * greatest(c.reltuples, 0))::bigint) AS n "
+        "FROM pg_class c WHERE c.oid = 'catalog_product'::regclass) "
+        f"SELECT count(*) <= (SELECT n FROM cap) FROM (SELECT 1 FROM catalog_product p "
+        f"WHERE {product_filter.where} LIMIT (SELECT n FROM cap) + 1) s",
+        [floor, share, *product_filter.params],
     )
-    return int(cursor.fetchone()[0])
+    return bool(cursor.fetchone()[0])
 
 
 def index_scan_settings_sql(*, ef_search: int, iterative_scan: str, max_scan_tuples: int) -> tuple[str, list[str]]:

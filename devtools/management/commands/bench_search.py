@@ -24,6 +24,7 @@ SEARCH_SETTINGS = {
     "ef_search": "SHOPLENS_SEARCH_EF_SEARCH",
     "max_scan_tuples": "SHOPLENS_SEARCH_MAX_SCAN_TUPLES",
     "exact_max_products": "SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS",
+    "exact_max_share": "SHOPLENS_SEARCH_EXACT_MAX_SHARE",
     "candidates": "SHOPLENS_SEARCH_CANDIDATES",
 }
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--ef-search", type=int, default=None)
         parser.add_argument("--max-scan-tuples", type=int, default=None)
         parser.add_argument("--exact-max-products", type=int, default=None)
+        parser.add_argument("--exact-max-share", type=float, default=None)
         parser.add_argument("--candidates", type=int, default=None)
         parser.add_argument("--noise", type=float, default=0.5, help="query noise relative to a unit vector")
         parser.add_argument("--seed", type=int, default=0)
@@ -51,6 +53,10 @@ class Command(BaseCommand):
             "--maintenance-work-mem", default="1500MB", help="for building the HNSW indexes (e.g. 8GB for 1M products)"
         )
         parser.add_argument("--only", choices=["unfiltered", "filtered"], default=None, help="run one half only")
+        parser.add_argument(
+            "--data", choices=["structured", "random"], default="structured",
+            help="structured: families fitted to real vectors (devtools/bench/vectors.py); random: isotropic clusters",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         specs = [SpaceSpec("clip", "image", 512), SpaceSpec("visual", "image", options["visual_dim"]),
@@ -59,24 +65,29 @@ class Command(BaseCommand):
         overrides = {name: options[key] for key, name in SEARCH_SETTINGS.items() if options[key] is not None}
         build_seconds = None
         with database_beside("_bench", fresh=False):
-            if options["rebuild"] or catalogue.catalogue_size(specs, storage=storage) != options["products"]:
+            if (
+                options["rebuild"]
+                or catalogue.catalogue_size(specs, storage=storage, data=options["data"]) != options["products"]
+            ):
                 self._log(options, f"Building {options['products']} products in {connection.settings_dict['NAME']}")
                 started = time.perf_counter()
                 catalogue.build_catalogue(
                     products=options["products"], specs=specs, seed=options["seed"], storage=storage,
-                    maintenance_work_mem=options["maintenance_work_mem"],
+                    maintenance_work_mem=options["maintenance_work_mem"], data=options["data"],
                 )  # fmt: skip
                 build_seconds = round(time.perf_counter() - started, 1)
             with override_settings(DEBUG=False, **overrides):  # as in production: no query log
                 report = measure(
                     products=options["products"], queries=options["queries"], noise=options["noise"],
                     seed=options["seed"], only=options["only"], log=lambda message: self._log(options, message),
+                    data=options["data"],
                 )  # fmt: skip
         report["build_seconds"] = build_seconds
         report["settings"] = {name: getattr(settings, name) for name in SEARCH_SETTINGS.values()} | overrides
         report["settings"]["SHOPLENS_SEARCH_ITERATIVE_SCAN"] = settings.SHOPLENS_SEARCH_ITERATIVE_SCAN
         report["settings"]["weights"] = settings.SHOPLENS_SEARCH_WEIGHTS["image"]
         report["settings"]["vector_storage"] = storage
+        report["settings"]["data"] = options["data"]
         self.stdout.write(json.dumps(report, indent=None if options["json"] else 2))
 
     def _log(self, options: dict[str, Any], message: str) -> None:
