@@ -75,12 +75,10 @@ def zero_result_photos(days: int, *, size: int = GALLERY_SIZE) -> list[SearchEve
 
 def shop_text_search_url(text: str) -> str:
     """The shop's own text search for ``text``, so staff see what the shopper saw."""
-    for name in ("storefront:catalogue", "catalog:catalogue"):
-        try:
-            return f"{reverse(name)}?{urlencode({'q': text})}"
-        except NoReverseMatch:
-            continue
-    return ""
+    try:
+        return f"{reverse('storefront:catalogue')}?{urlencode({'q': text})}"
+    except NoReverseMatch:  # a project without the storefront pages
+        return ""
 
 
 def _calendar(stats: SearchStats) -> tuple[list[str], list[dict[str, Any]]]:

@@ -8,6 +8,6 @@ from analytics import services
 
 
 @shared_task
-def delete_expired_search_events() -> int:
+def delete_expired_events() -> int:
     """Run by Celery beat: events older than ``SHOPLENS_ANALYTICS_RETENTION_DAYS`` go."""
     return services.expired_events_delete()

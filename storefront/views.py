@@ -35,9 +35,12 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     }
     if text and filters.is_valid():
         result, context["search_error"] = run_search(
-            query=SearchQuery(text=text), criteria=filters.criteria(), limit=settings.SHOPLENS_UI_SEARCH_LIMIT
+            query=SearchQuery(text=text),
+            criteria=filters.criteria(),
+            limit=settings.SHOPLENS_UI_SEARCH_LIMIT,
+            request=request,
         )
-        context["cards"] = hit_cards(result.hits) if result else []
+        context["cards"] = hit_cards(result.hits, search_id=result.search_id) if result else []
     else:
         page_obj = Paginator(filters.qs, settings.SHOPLENS_UI_PAGE_SIZE).get_page(request.GET.get("page"))
         context.update(page_obj=page_obj, cards=product_cards(page_obj.object_list))
@@ -48,7 +51,10 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(listing_products(), slug=slug)
     result, search_error = run_search(
-        query=SearchQuery(product_id=product.pk), criteria=ProductCriteria(), limit=settings.SHOPLENS_UI_SIMILAR_LIMIT
+        query=SearchQuery(product_id=product.pk),
+        criteria=ProductCriteria(),
+        limit=settings.SHOPLENS_UI_SIMILAR_LIMIT,
+        request=request,
     )
     hits = [hit for hit in result.hits if hit.product.pk != product.pk] if result else []
     context = {
@@ -57,7 +63,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "attributes": sorted((str(k), v) for k, v in product.attributes.items())
         if isinstance(product.attributes, dict)
         else [],
-        "cards": hit_cards(hits),
+        "cards": hit_cards(hits, search_id=result.search_id if result else None),
         "search_error": search_error,
     }
     return render(request, "storefront/product_detail.html", context)
@@ -72,7 +78,10 @@ def photo_search(request: HttpRequest) -> HttpResponse:
     filters = StorefrontFilter(request.POST if posted else None, queryset=Product.objects.none())
     if posted and form.is_valid() and filters.is_valid():
         result, search_error = run_search(
-            query=form.search_query(), criteria=filters.criteria(), limit=settings.SHOPLENS_UI_SEARCH_LIMIT
+            query=form.search_query(),
+            criteria=filters.criteria(),
+            limit=settings.SHOPLENS_UI_SEARCH_LIMIT,
+            request=request,
         )
     context = {
         "form": form,
@@ -80,7 +89,7 @@ def photo_search(request: HttpRequest) -> HttpResponse:
         "active_filter_count": filters.active_filter_count,
         "errors": _form_errors(form, filters.form) if posted else [],
         "result": result,
-        "cards": hit_cards(result.hits) if result else [],
+        "cards": hit_cards(result.hits, search_id=result.search_id) if result else [],
         "photo_count": len(form.cleaned_data.get("photos", ())) if result else 0,
         "search_error": search_error,
         "active_encoders": sorted({space.encoder for space in active_spaces().values() if space.modality == "image"}),

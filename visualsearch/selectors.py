@@ -16,6 +16,7 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 
@@ -28,7 +29,15 @@ from catalog.models import Product, ProductImage
 from visualsearch.models import EmbeddingSpace, SpaceStatus
 from visualsearch.search import ranking, sql
 from visualsearch.search.encoding import encode_query
-from visualsearch.search.types import IMAGE_SIGNALS, SIGNAL_SPACES, SearchHit, SearchQuery, SearchResult, normalise
+from visualsearch.search.types import (
+    IMAGE_SIGNALS,
+    SIGNAL_SPACES,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    SearchTimings,
+    normalise,
+)
 
 
 def active_spaces() -> dict[tuple[str, str], EmbeddingSpace]:
@@ -48,7 +57,8 @@ def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int
     _check_limit(limit)
     spaces = active_spaces()
     encoded = encode_query(query, spaces=spaces)
-    return search_vectors(
+    encode_ms = _elapsed_ms(started)
+    result = search_vectors(
         vectors=encoded.vectors,
         kind=encoded.kind,
         criteria=criteria,
@@ -57,6 +67,8 @@ def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int
         spaces=spaces,
         started=started,
     )
+    timings = dataclasses.replace(result.timings, encode_ms=encode_ms, total_ms=result.query_time_ms)
+    return dataclasses.replace(result, timings=timings)
 
 
 def search_vectors(
@@ -70,7 +82,8 @@ def search_vectors(
     started: float | None = None,
 ) -> SearchResult:
     """Search with query vectors already computed (signal name -> unit vector)."""
-    started = time.perf_counter() if started is None else started
+    searching = time.perf_counter()
+    started = searching if started is None else started
     _check_limit(limit)
     spaces = active_spaces() if spaces is None else spaces
     signals = [
@@ -124,6 +137,7 @@ def search_vectors(
         if per_category:
             ranked = ranking.diversify(ranked, facts, per_category=per_category)
     ranked = ranked[:limit]
+    loading = time.perf_counter()
     products = Product.objects.with_listing_data().in_bulk([entry.product_id for entry in ranked])
     hits = [
         SearchHit(
@@ -136,9 +150,11 @@ def search_vectors(
         for entry in ranked
         if (product := products.get(entry.product_id)) is not None
     ]
+    total_ms = _elapsed_ms(started)
     return SearchResult(
         hits=hits,
-        query_time_ms=_elapsed_ms(started),
+        query_time_ms=total_ms,
+        timings=SearchTimings(search_ms=_ms(loading - searching), load_ms=_elapsed_ms(loading), total_ms=total_ms),
         encoders=tuple(sorted({SIGNAL_SPACES[signal.name][0] for signal in signals})),
         kind=kind,
         signals=tuple(signal.name for signal in signals),
@@ -191,4 +207,8 @@ def _check_limit(limit: int) -> None:
 
 
 def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
+    return _ms(time.perf_counter() - started)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)

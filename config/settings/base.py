@@ -298,17 +298,11 @@ SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", d
 SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60
 SHOPLENS_SEARCH_THROTTLE_RATE = env("SHOPLENS_SEARCH_THROTTLE_RATE", default="30/min")
 
-# --- Search analytics (analytics/) -------------------------------------------------------
-# Every search the pages and the API answer is recorded after its response: what was asked,
-# what was shown, how long it took; clicks on the results too. No IP address is ever stored.
+# --- Search analytics (analytics/): searches and clicks, recorded after the response; never an IP
 SHOPLENS_ANALYTICS_ENABLED = env.bool("SHOPLENS_ANALYTICS_ENABLED", default=True)
-SHOPLENS_ANALYTICS_RETENTION_DAYS = env.int("SHOPLENS_ANALYTICS_RETENTION_DAYS", default=90)
+SHOPLENS_ANALYTICS_RETENTION_DAYS = env.int("SHOPLENS_ANALYTICS_RETENTION_DAYS", default=90)  # a daily task deletes
 # Keep a 160-pixel JPEG of each query photo for review in the dashboard (off: only SHA-256s).
 SHOPLENS_ANALYTICS_KEEP_THUMBNAILS = env.bool("SHOPLENS_ANALYTICS_KEEP_THUMBNAILS", default=False)
 # Secret for the session-key hash (empty: derived from SECRET_KEY); rotating it unlinks old events.
 SHOPLENS_ANALYTICS_SALT = env("SHOPLENS_ANALYTICS_SALT", default="")
-CELERY_BEAT_SCHEDULE["search-analytics-retention"] = {
-    "task": "analytics.tasks.delete_expired_search_events",
-    "schedule": 24 * 60 * 60,
-    "options": {"expires": 60 * 60},
-}
+CELERY_BEAT_SCHEDULE["analytics-retention"] = {"task": "analytics.tasks.delete_expired_events", "schedule": 86400}

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from analytics import services
 from analytics.models import SearchEvent
-from visualsearch.search.events import ResultEntry, SearchPerformed, SearchTimings
+from visualsearch.search.events import ResultEntry, SearchPerformed
+from visualsearch.search.types import SearchTimings
 
 
 def performed(**overrides: Any) -> SearchPerformed:

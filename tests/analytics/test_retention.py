@@ -7,7 +7,7 @@ from django.conf import settings
 
 from analytics import services
 from analytics.models import ResultInteraction, SearchEvent
-from analytics.tasks import delete_expired_search_events
+from analytics.tasks import delete_expired_events
 from tests.analytics.conftest import days_ago, hits, record
 from tests.factories import ProductFactory
 
@@ -21,15 +21,15 @@ def test_events_older_than_the_retention_are_deleted_with_their_clicks(settings)
     services.interaction_record(search_id=old.pk, product_id=product.pk, position=1, channel="page")
     kept = record(performed_at=days_ago(29))
 
-    assert delete_expired_search_events.apply().get() == 1
+    assert delete_expired_events.apply().get() == 1
 
     assert list(SearchEvent.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not ResultInteraction.objects.exists()
 
 
 def test_the_retention_task_is_scheduled_daily_with_a_90_day_default():
-    schedule = settings.CELERY_BEAT_SCHEDULE["search-analytics-retention"]
+    schedule = settings.CELERY_BEAT_SCHEDULE["analytics-retention"]
 
-    assert schedule["task"] == "analytics.tasks.delete_expired_search_events"
+    assert schedule["task"] == "analytics.tasks.delete_expired_events"
     assert schedule["schedule"] == 24 * 60 * 60
     assert settings.SHOPLENS_ANALYTICS_RETENTION_DAYS == 90

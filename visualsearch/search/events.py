@@ -21,10 +21,16 @@ from django.dispatch import Signal
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from catalog.criteria import ProductCriteria
+from visualsearch.search.types import SearchQuery, SearchResult, SearchTimings
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
+    from rest_framework.request import Request
 
     from catalog.models import Product
+
+__all__ = ["API", "PAGE", "ResultEntry", "SearchPerformed", "SearchTimings", "announce_search", "search_performed"]
 
 PAGE, API = "page", "api"
 CLICK_URL_NAME = "search-click"  # args: search_id, position (1-based), product id
@@ -41,16 +47,6 @@ class ResultEntry:
     score: float
     match_percent: int
     category_id: int | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class SearchTimings:
-    """Where a search's time went: the query encoders, the vector search, loading the hits."""
-
-    encode_ms: float = 0.0
-    search_ms: float = 0.0
-    load_ms: float = 0.0
-    total_ms: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,23 +80,20 @@ class SearchPerformed:
 
 def announce_search(
     *,
-    request: HttpRequest | None,
+    request: HttpRequest | Request | None,
     channel: str,
-    search_id: uuid.UUID,
-    query: Any,
-    criteria: Any,
+    query: SearchQuery,
+    criteria: ProductCriteria,
     limit: int,
-    result: Any,
+    result: SearchResult,
 ) -> SearchPerformed | None:
-    """Tell the listeners about a search that was answered; does nothing when nobody listens.
-
-    ``query`` is a SearchQuery, ``criteria`` the filter dataclass, ``result`` the SearchResult.
-    """
+    """Tell the listeners about a search that was answered (``request``: the shopper's, for the
+    session key); does nothing when nobody listens."""
     if not search_performed.has_listeners():
         return None
     session = getattr(request, "session", None)
     event = SearchPerformed(
-        search_id=search_id,
+        search_id=result.search_id,
         kind=result.kind,
         channel=channel,
         text=query.text.strip(),
@@ -119,7 +112,7 @@ def announce_search(
             )
             for position, hit in enumerate(result.hits, start=1)
         ),
-        timings=getattr(result, "timings", None) or SearchTimings(total_ms=float(result.query_time_ms)),
+        timings=result.timings,
         encoders=tuple(result.encoders),
         session_key=(session.session_key or "") if session is not None else "",
         performed_at=timezone.now(),
@@ -128,10 +121,8 @@ def announce_search(
     return event
 
 
-def criteria_values(criteria: Any) -> dict[str, Any]:
+def criteria_values(criteria: ProductCriteria) -> dict[str, Any]:
     """The filters as JSON values, leaving out the ones at their defaults."""
-    if not dataclasses.is_dataclass(criteria) or isinstance(criteria, type):
-        return {}
     values: dict[str, Any] = {}
     for field in dataclasses.fields(criteria):
         value = getattr(criteria, field.name)
