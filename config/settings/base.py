@@ -297,12 +297,4 @@ SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
 SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit
 SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60
 SHOPLENS_SEARCH_THROTTLE_RATE = env("SHOPLENS_SEARCH_THROTTLE_RATE", default="30/min")
-
-# --- Search analytics (analytics/): searches and clicks, recorded after the response; never an IP
-SHOPLENS_ANALYTICS_ENABLED = env.bool("SHOPLENS_ANALYTICS_ENABLED", default=True)
-SHOPLENS_ANALYTICS_RETENTION_DAYS = env.int("SHOPLENS_ANALYTICS_RETENTION_DAYS", default=90)  # a daily task deletes
-# Keep a 160-pixel JPEG of each query photo for review in the dashboard (off: only SHA-256s).
-SHOPLENS_ANALYTICS_KEEP_THUMBNAILS = env.bool("SHOPLENS_ANALYTICS_KEEP_THUMBNAILS", default=False)
-# Secret for the session-key hash (empty: derived from SECRET_KEY); rotating it unlinks old events.
-SHOPLENS_ANALYTICS_SALT = env("SHOPLENS_ANALYTICS_SALT", default="")
-CELERY_BEAT_SCHEDULE["analytics-retention"] = {"task": "analytics.tasks.delete_expired_events", "schedule": 86400}
+from .search_analytics import *  # noqa: E402, F403 - SHOPLENS_ANALYTICS_* (search analytics)

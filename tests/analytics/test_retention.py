@@ -28,8 +28,10 @@ def test_events_older_than_the_retention_are_deleted_with_their_clicks(settings)
 
 
 def test_the_retention_task_is_scheduled_daily_with_a_90_day_default():
-    schedule = settings.CELERY_BEAT_SCHEDULE["analytics-retention"]
+    from config.celery import app
 
-    assert schedule["task"] == "analytics.tasks.delete_expired_events"
-    assert schedule["schedule"] == 24 * 60 * 60
+    entry = app.conf.beat_schedule["analytics-retention"]
+
+    assert entry["task"] == "analytics.tasks.delete_expired_events"
+    assert entry["schedule"] == 24 * 60 * 60
     assert settings.SHOPLENS_ANALYTICS_RETENTION_DAYS == 90
