@@ -15,6 +15,18 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@app.on_after_configure.connect
+def schedule_periodic_tasks(sender: Celery, **kwargs: Any) -> None:
+    """Search analytics: delete events past ``SHOPLENS_ANALYTICS_RETENTION_DAYS`` once a day."""
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.SHOPLENS_ANALYTICS_RETENTION_RUN_SECONDS,
+        sender.signature("analytics.tasks.delete_expired_events"),
+        name="analytics-retention",
+    )
+
+
 @celeryd_after_setup.connect
 def share_cores_between_worker_processes(sender: str, instance: Any, **kwargs: Any) -> None:
     """Prefork children are forked after this: each gets ``cores // concurrency`` torch threads

@@ -12,10 +12,12 @@ handler500 = "operations.views.server_error"
 
 
 urlpatterns = [
+    path("", include("analytics.urls")),  # before admin/: the dashboard lives under /admin/search-analytics/
     path("admin/", admin.site.urls),
     path("", include("operations.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("visualsearch.api.urls")),
+    path("api/v1/", include("analytics.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -53,14 +53,15 @@ def requested_shown(data: QueryDict) -> int:
 def results_page(request: HttpRequest, *, query: SearchQuery, criteria: ProductCriteria) -> ResultsPage:
     """Search, sort, split at the floor and link to more results, from the request's parameters."""
     sort, shown = requested_sort(request.GET), requested_shown(request.GET)
-    result, error = run_search(query=query, criteria=criteria, limit=shown)
+    result, error = run_search(query=query, criteria=criteria, limit=shown, request=request)
     keep = [(name, value) for name, values in request.GET.lists() if name not in ("sort", "shown") for value in values]
     page = ResultsPage(result=result, search_error=error, sort=sort, shown=shown, keep=keep)
     if result is None:
         return page
     ordered = sorted_hits(result.hits, sort)
-    page.cards = hit_cards(hit for hit in ordered if not hit.below_floor)
-    page.others = hit_cards([hit for hit in ordered if hit.below_floor][:OTHERS_SHOWN])
+    page.cards = hit_cards([hit for hit in ordered if not hit.below_floor], search_id=result.search_id)
+    others = [hit for hit in ordered if hit.below_floor][:OTHERS_SHOWN]
+    page.others = hit_cards(others, search_id=result.search_id, first_position=len(page.cards) + 1)
     full = len(result.hits) >= shown and len(result.matches) == len(result.hits)
     if full and shown < int(settings.SHOPLENS_SEARCH_MAX_LIMIT):  # more matches may follow
         more = request.GET.copy()

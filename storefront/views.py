@@ -58,7 +58,10 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(listing_products(), slug=slug)
     result, search_error = run_search(
-        query=SearchQuery(product_id=product.pk), criteria=ProductCriteria(), limit=settings.SHOPLENS_UI_SIMILAR_LIMIT
+        query=SearchQuery(product_id=product.pk),
+        criteria=ProductCriteria(),
+        limit=settings.SHOPLENS_UI_SIMILAR_LIMIT,
+        request=request,
     )
     hits = [hit for hit in result.hits if hit.product.pk != product.pk and not hit.below_floor] if result else []
     context = {
@@ -67,7 +70,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "attributes": sorted((str(k), v) for k, v in product.attributes.items())
         if isinstance(product.attributes, dict)
         else [],
-        "cards": hit_cards(hits),
+        "cards": hit_cards(hits, search_id=result.search_id if result else None),
         "search_error": search_error,
     }
     return render(request, "storefront/product_detail.html", context)

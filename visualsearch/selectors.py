@@ -17,6 +17,7 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,15 @@ from visualsearch import events
 from visualsearch.models import EmbeddingSpace, SpaceStatus
 from visualsearch.search import hybrid, lexical, ranking, sql
 from visualsearch.search.encoding import encode_query
-from visualsearch.search.types import IMAGE_SIGNALS, SIGNAL_SPACES, SearchHit, SearchQuery, SearchResult, normalise
+from visualsearch.search.types import (
+    IMAGE_SIGNALS,
+    SIGNAL_SPACES,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    SearchTimings,
+    normalise,
+)
 
 
 def active_spaces() -> dict[tuple[str, str], EmbeddingSpace]:
@@ -52,6 +61,7 @@ def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int
     _check_limit(limit)
     spaces = active_spaces()
     encoded = encode_query(query, spaces=spaces)
+    encode_ms = _elapsed_ms(started)
     result = search_vectors(
         vectors=encoded.vectors,
         kind=encoded.kind,
@@ -62,6 +72,8 @@ def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int
         started=started,
         text=query.text.strip() if encoded.kind == "text" and settings.SHOPLENS_SEARCH_HYBRID["ENABLED"] else "",
     )
+    timings = dataclasses.replace(result.timings, encode_ms=encode_ms, total_ms=result.query_time_ms)
+    result = dataclasses.replace(result, timings=timings)
     events.search_completed.send(sender=SearchResult, result=result)
     return result
 
@@ -99,6 +111,7 @@ def _search_vectors(
     started: float,
     text: str,
 ) -> SearchResult:
+    searching = time.perf_counter()
     _check_limit(limit)
     spaces = active_spaces() if spaces is None else spaces
     signals = [
@@ -177,6 +190,7 @@ def _search_vectors(
         if per_category:
             ranked = ranking.diversify(ranked, facts, per_category=per_category)
     ranked = ranked[:limit]
+    loading = time.perf_counter()
     products = Product.objects.with_listing_data().in_bulk([entry.product_id for entry in ranked])
     floor = int(settings.SHOPLENS_SEARCH_RELEVANCE_FLOOR.get(kind, 0))
     hits = [
@@ -191,10 +205,12 @@ def _search_vectors(
         for entry, shown in zip(ranked, ranking.shown_percents(ranked), strict=True)
         if (product := products.get(entry.product_id)) is not None
     ]
+    total_ms = _elapsed_ms(started)
     return SearchResult(
         relevance_floor=floor,
         hits=hits,
-        query_time_ms=_elapsed_ms(started),
+        query_time_ms=total_ms,
+        timings=SearchTimings(search_ms=_ms(loading - searching), load_ms=_elapsed_ms(loading), total_ms=total_ms),
         encoders=tuple(sorted({SIGNAL_SPACES[signal.name][0] for signal in signals})),
         kind=kind,
         signals=tuple(signal.name for signal in signals),
@@ -247,4 +263,8 @@ def _check_limit(limit: int) -> None:
 
 
 def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
+    return _ms(time.perf_counter() - started)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "visualsearch",
     "storefront",
     "operations",  # probes, metrics, request ids: imports catalog and visualsearch, imported by none
+    "analytics",  # listens to search (visualsearch.search.events); nothing below imports it
 ]
 
 MIDDLEWARE = [
@@ -286,14 +287,7 @@ SHOPLENS_SEARCH_MATCH_CALIBRATION: dict[str, tuple[float, float]] = {
     "clip_text": (0.15, 0.35),
     "text": (0.05, 0.7),
 }
-# Business re-ranking (added to the score) and diversity; both off by default.
-SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
-    "ENABLED": False,
-    "RATING": 0.02,  # x rating / 5
-    "IN_STOCK": 0.02,
-    "NEWNESS": 0.02,  # products created within NEWNESS_DAYS
-    "NEWNESS_DAYS": 30,
-}
-SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit
 SHOPLENS_SEARCH_THROTTLE_RATE = env("SHOPLENS_SEARCH_THROTTLE_RATE", default="30/min")
-from config.settings.search import *  # noqa: E402, F403  (relevance floor, hybrid text search)
+from config.settings.search import *  # noqa: E402, F403  (relevance floor, hybrid text, re-ranking)
+
+from .search_analytics import *  # noqa: E402, F403 - SHOPLENS_ANALYTICS_* (search analytics)

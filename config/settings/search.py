@@ -11,7 +11,9 @@ __all__ = [
     "SHOPLENS_SEARCH_HYBRID",
     "SHOPLENS_SEARCH_HYBRID_WEIGHTS",
     "SHOPLENS_SEARCH_LEXICAL_CALIBRATION",
+    "SHOPLENS_SEARCH_MAX_PER_CATEGORY",
     "SHOPLENS_SEARCH_RELEVANCE_FLOOR",
+    "SHOPLENS_SEARCH_RERANK",
 ]
 
 env = environ.Env()
@@ -39,3 +41,13 @@ SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS = 7 * 24 * 60 * 60  # query vectors (visu
 # A photo search's photos are kept (longest side capped) as long as their query vectors, so that
 # /search/?query=<id> shows the same results after Back, reload or a shared link.
 SHOPLENS_QUERY_PHOTO_MAX_SIDE = env.int("SHOPLENS_QUERY_PHOTO_MAX_SIDE", default=768)
+
+# Business re-ranking (added to the score) and diversity; both off by default.
+SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
+    "ENABLED": False,
+    "RATING": 0.02,  # x rating / 5
+    "IN_STOCK": 0.02,
+    "NEWNESS": 0.02,  # products created within NEWNESS_DAYS
+    "NEWNESS_DAYS": 30,
+}
+SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit

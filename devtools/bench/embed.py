@@ -144,10 +144,14 @@ def worker_threads(concurrency: int) -> int:
 
 def drop_broker_connections(app: Any) -> None:
     """Forget Celery's cached broker connections and producers (they keep the transport options,
-    the key prefix among them, that were set when they were made); the next publish dials anew."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    the key prefix among them, that were set when they were made); the next publish dials anew.
+
+    The pools live in kombu's process-wide registry, so they are closed *and* removed from it
+    (``kombu.pools.reset``): a closed pool left registered would be handed out again."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 

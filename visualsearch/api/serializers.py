@@ -95,6 +95,9 @@ class SearchHitSerializer(serializers.Serializer):
 
 
 class SearchResultSerializer(serializers.Serializer):
+    search_id = serializers.UUIDField(
+        help_text="Names this answer: report clicks on its results to search/{id}/clicks."
+    )
     query_time_ms = serializers.FloatField()
     kind = serializers.CharField(help_text="image, text, image_text or product.")
     encoders = serializers.ListField(child=serializers.CharField(), help_text="Encoders that contributed.")

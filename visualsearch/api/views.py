@@ -27,6 +27,7 @@ from visualsearch.api.serializers import (
 )
 from visualsearch.api.throttling import SEARCH_THROTTLES
 from visualsearch.search.crop import CropInvalid, cropped_photo, parse_crop
+from visualsearch.search.events import API, announce_search
 from visualsearch.search.ordering import result_page
 from visualsearch.search.types import EmptyQuery, SearchQuery, SearchResult, SearchUnavailable
 from visualsearch.selectors import search_products
@@ -47,6 +48,7 @@ class SearchView(ErrorShapeMixin, APIView):
             raise ValidationError({"non_field_errors": [str(exc)]}) from exc
         except SearchUnavailable as exc:
             raise ServiceUnavailable() from exc
+        announce_search(request=request, channel=API, query=query, criteria=criteria, limit=limit, result=result)
         return Response(_serialise(result, request))
 
 

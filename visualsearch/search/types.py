@@ -3,6 +3,7 @@ and the two ways a search can fail before it runs. Nothing here touches the data
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +66,16 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class SearchTimings:
+    """Where a search's time went: the query encoders, the vector search, loading the hits."""
+
+    encode_ms: float = 0.0
+    search_ms: float = 0.0
+    load_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True)
 class SearchResult:
     hits: list[SearchHit]
     query_time_ms: float
@@ -77,6 +88,9 @@ class SearchResult:
     def matches(self) -> list[SearchHit]:
         """The hits at or above the floor (they come first)."""
         return [hit for hit in self.hits if not hit.below_floor]
+
+    search_id: uuid.UUID = field(default_factory=uuid.uuid4)  # names this answer (clicks refer to it)
+    timings: SearchTimings = field(default_factory=SearchTimings)
 
 
 def normalise(vector: np.ndarray) -> np.ndarray:
