@@ -29,17 +29,19 @@ def test_a_photo_search_on_the_page_writes_one_event_and_its_links_record_clicks
     photo = search_catalogue.photos[("star", "blue")][0]
     pointy = search_catalogue.categories["Shop/Angular/Pointy"]
 
-    html = client.post("/search/", {"images": [_upload(photo)], "category": pointy.pk}).content.decode()
+    # The POST keeps the photo and redirects to the results' own URL, which runs the search.
+    html = client.post("/search/", {"images": [_upload(photo)], "category": pointy.pk}, follow=True).content.decode()
 
     event = SearchEvent.objects.get()
     links = LINK.findall(html)
     assert links and {search_id for _, search_id, _, _ in links} == {str(event.pk)}
-    assert [int(product) for _, _, _, product in links] == event.product_ids
+    # The page links the matches and the first few others, in the order the event recorded them.
+    assert [int(product) for _, _, _, product in links] == event.product_ids[: len(links)]
     assert (event.kind, event.channel, event.text, event.limit) == ("image", "page", "", 24)
     assert event.photo_sha256s == [hashlib.sha256(photo).hexdigest()]
     assert event.criteria == {"category_id": pointy.pk} and event.category_id == pointy.pk
     assert event.results[0][0] == search_catalogue.product("star", "blue").pk and 0 <= event.results[0][2] <= 100
-    assert event.result_count == len(links) and event.top_score == event.results[0][1]
+    assert event.result_count >= len(links) and event.top_score == event.results[0][1]
     assert event.encoders == ["clip", "visual"] and event.session_hash == ""
     _assert_timings(event)
 
