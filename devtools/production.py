@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import ssl
 import sys
 import time
@@ -17,14 +16,11 @@ from pathlib import Path
 from django.conf import settings
 
 from devtools import processes
+from devtools.processes import free_port
+
+__all__ = ["GUNICORN_CONFIG", "Server", "free_port", "production_environment", "start_gunicorn", "start_server"]
 
 GUNICORN_CONFIG = Path(settings.BASE_DIR) / "deploy" / "gunicorn.conf.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from config.embedded import _pid_alive
+from devtools import processes
 from tests.config.test_embedded import _wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,20 +30,6 @@ configure_services(globals(), Path({var_dir!r}))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serving(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize(
     ("signum", "reload"), [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, False)]
 )  # fmt: skip
@@ -55,7 +41,7 @@ def test_runserver_stopped_by_a_signal_leaves_no_embedded_server_running(tmp_pat
         "DJANGO_SETTINGS_MODULE": "signal_settings",
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
     }
-    port = _free_port()
+    port = processes.free_port()
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--skip-checks"]
     process = subprocess.Popen(
         [*command, *([] if reload else ["--noreload"])],
@@ -68,7 +54,7 @@ def test_runserver_stopped_by_a_signal_leaves_no_embedded_server_running(tmp_pat
     )
     valkey_pid = postgres_pid = 0
     try:
-        assert _wait_until(lambda: _serving(port), timeout=120), "runserver did not start"
+        assert _wait_until(lambda: processes.port_in_use("127.0.0.1", port), timeout=120), "runserver did not start"
         valkey_pid = json.loads((var_dir / "valkey" / "state.json").read_text())["pid"]
         postgres_pid = int((var_dir / "postgres" / "postmaster.pid").read_text().split()[0])
         assert _pid_alive(valkey_pid) and _pid_alive(postgres_pid)

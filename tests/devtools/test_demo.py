@@ -6,7 +6,6 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,20 +32,6 @@ def throwaway_database() -> Iterator[str]:
     databases.drop_database(name)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
 def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     parts = [
@@ -59,7 +44,7 @@ def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> t
 
 
 def test_demo_starts_seeds_serves_search_and_stops_on_ctrl_c(throwaway_database, tmp_path):
-    port = _free_port()
+    port = processes.free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -114,4 +99,4 @@ def test_demo_starts_seeds_serves_search_and_stops_on_ctrl_c(throwaway_database,
 
     assert demo.returncode == 0, "".join(output)
     assert "Demo stopped." in "".join(output)
-    assert not _port_open(port)
+    assert not processes.port_in_use("127.0.0.1", port)

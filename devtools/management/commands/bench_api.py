@@ -7,13 +7,13 @@ the same photos, in one run (see ``devtools.bench.api``).
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import override_settings
 
 from devtools.bench.api import ENCODER, run
+from devtools.processes import free_port
 
 
 class Command(BaseCommand):
@@ -28,14 +28,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["products"] < 1 or options["photos"] < 1:
             raise CommandError("--products and --photos must be at least 1")
-        port = options["port"] or _free_port()
+        port = options["port"] or free_port()
         say = (lambda message: None) if options["json"] else self.stderr.write
         with override_settings(SHOPLENS_ENABLED_ENCODERS=[ENCODER, "text"]):
             report = run(products=options["products"], photos=options["photos"], port=port, say=say)
         self.stdout.write(json.dumps(report, indent=None if options["json"] else 2))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
