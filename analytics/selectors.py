@@ -2,7 +2,7 @@
 
 Definitions (the README repeats them):
 - zero-result search: no hit, or its best hit below the relevance floor of its kind
-  (``SHOPLENS_SEARCH_RELEVANCE_FLOOR``, match percent per kind; none by default);
+  (``SHOPLENS_SEARCH_RELEVANCE_FLOOR``, match percent per kind, 45 by default);
 - CTR: share of searches with at least one click; CTR at position p: searches with a click at
   p over searches that showed at least p results;
 - MRR: mean over searches of 1 / position of the first click (0 for a search without a click).
