@@ -97,6 +97,10 @@ def _search(handler: BaseHandler, channel: str, photo: bytes, *, recording: bool
     with override_settings(SHOPLENS_ANALYTICS_ENABLED=recording):
         started = time.perf_counter()
         response: HttpResponse = handler.get_response(request)  # type: ignore[assignment]
+        if response.status_code == 303:  # the page keeps the photos, then its results URL searches
+            response.close()
+            results = RequestFactory().get(response["Location"], REMOTE_ADDR=address)
+            response = handler.get_response(results)  # type: ignore[assignment]
         answered = time.perf_counter()
         response.close()  # what the server does once the response is sent: request_finished
         finished = time.perf_counter()
