@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from pgvector.django import VectorField
 
 from catalog.models import Product, ProductImage
+from visualsearch.fields import HalfPrecisionVectorField
 
 
 class SpaceStatus(models.TextChoices):
@@ -56,8 +56,8 @@ class ImageEmbedding(models.Model):
     image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="embeddings")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_embeddings")
     content_sha256 = models.CharField(max_length=64)
-    # No fixed width: each space's partial HNSW index casts to its own dimension.
-    vector = VectorField()
+    # Half precision, no fixed width: each space's partial HNSW index casts to its own dimension.
+    vector = HalfPrecisionVectorField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -75,7 +75,7 @@ class ProductTextEmbedding(models.Model):
     space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="text_embeddings")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="text_embeddings")
     text_sha256 = models.CharField(max_length=64)
-    vector = VectorField()
+    vector = HalfPrecisionVectorField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,10 +3,12 @@
 ``search_products`` encodes the query (visualsearch.search.encoding), then ``search_vectors``
 does the rest, which the benchmark calls directly with pre-computed vectors:
 
-1. For every signal, the nearest photo (or product-text) vectors that pass the filters, from
-   the space's HNSW index with an iterative scan, or by an exact scan when the filter matches
-   at most ``SHOPLENS_SEARCH_EXACT_MAX_SHARE`` of the catalogue (and at least
-   ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS``) products; grouped to one row per product.
+1. For every signal but those scored only (``SHOPLENS_SEARCH_RESCORED_SIGNALS``: the visual one
+   while CLIP is there, so a photo query walks one graph), the nearest photo (or product-text)
+   vectors that pass the filters, from the space's HNSW index with an iterative scan, or by an
+   exact scan when the filter matches at most ``SHOPLENS_SEARCH_EXACT_MAX_SHARE`` of the
+   catalogue (and at least ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS``) products; grouped to one row
+   per product.
 2. The union of those candidates is scored by every signal exactly, so a product found by one
    signal is judged by all; a product's score is its best photo. Steps 1 and 2 are one
    statement; only when a signal's nearest vectors hold too few distinct products does it ask
@@ -142,13 +144,16 @@ def _search_vectors(
                 max_scan_tuples=int(settings.SHOPLENS_SEARCH_MAX_SCAN_TUPLES),
             )
         rows_by_signal = None
+        walking = _walking(signals)
         if len(signals) > 1:  # the usual case in one statement; a short signal asks again below
             k = _first_k(wanted)
-            scored = sql.nearest_and_scored(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
+            scored = sql.nearest_and_scored(
+                cursor, signals, product_filter, k=k, exact=exact, prelude=prelude, walking=walking
+            )
             if all(products >= wanted or read < k for products, read in scored.found.values()):
                 rows_by_signal = scored.similarities
         if rows_by_signal is None:
-            found = _candidates(cursor, signals, product_filter, wanted=wanted, exact=exact, prelude=prelude)
+            found = _candidates(cursor, walking, product_filter, wanted=wanted, exact=exact, prelude=prelude)
             if len(signals) == 1:
                 rows_by_signal = found  # the index rows already hold each product's best photo
             else:
@@ -239,6 +244,14 @@ def _candidates(
         name: [(product_id, image_id, 1.0 - distance) for product_id, image_id, distance in rows]
         for name, (rows, _) in found.items()
     }
+
+
+def _walking(signals: list[sql.Signal]) -> list[sql.Signal]:
+    """The signals whose index (or exact scan) finds the candidates: all but those of
+    ``SHOPLENS_SEARCH_RESCORED_SIGNALS``, which are scored on the others' candidates only, unless
+    no other signal is left. One graph walk per photo query instead of one per signal."""
+    rescored = set(settings.SHOPLENS_SEARCH_RESCORED_SIGNALS)
+    return [signal for signal in signals if signal.name not in rescored] or signals
 
 
 def _first_k(wanted: int) -> int:

@@ -1,8 +1,7 @@
 """Embedding spaces: the one lookup of a space row, its HNSW index, activation, coverage, pruning.
 
-Each (encoder, model version, modality) is a space with a partial HNSW index over its vectors
-cast to half precision (half the size of a full-precision graph; the stored vectors and every
-score stay full precision)."""
+Each (encoder, model version, modality) is a space with a partial HNSW index over its
+half-precision vectors cast to the space's width."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -65,12 +65,18 @@ def space_for_encoder(*, encoder: Encoder, modality: str) -> EmbeddingSpace:
     return space
 
 
-def hnsw_index_sql(*, table: str, index_name: str, dimension: int, space_id: int) -> str:
-    """The partial HNSW index (cosine distance, half precision) of one embedding space."""
+def hnsw_index_sql(
+    *, table: str, index_name: str, dimension: int, space_id: int, m: int | None = None,
+    ef_construction: int | None = None,
+) -> str:  # fmt: skip
+    """The partial HNSW index (cosine distance, half precision) of one embedding space; ``m`` and
+    ``ef_construction`` default to ``SHOPLENS_INDEX_HNSW_M`` / ``_EF_CONSTRUCTION``."""
+    m = int(settings.SHOPLENS_INDEX_HNSW_M if m is None else m)
+    ef_construction = int(settings.SHOPLENS_INDEX_HNSW_EF_CONSTRUCTION if ef_construction is None else ef_construction)
     return (
         f'CREATE INDEX IF NOT EXISTS "{index_name}" ON "{table}" '
         f"USING hnsw ((vector::halfvec({int(dimension)})) halfvec_cosine_ops) "
-        f"WITH (m = 16, ef_construction = 64) WHERE space_id = {int(space_id)}"
+        f"WITH (m = {m}, ef_construction = {ef_construction}) WHERE space_id = {int(space_id)}"
     )
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import environ
 
 __all__ = [
+    "SHOPLENS_INDEX_HNSW_EF_CONSTRUCTION",
+    "SHOPLENS_INDEX_HNSW_M",
     "SHOPLENS_QUERY_EMBEDDING_CACHE_SECONDS",
     "SHOPLENS_QUERY_PHOTO_MAX_SIDE",
     "SHOPLENS_SEARCH_HYBRID",
@@ -14,6 +16,7 @@ __all__ = [
     "SHOPLENS_SEARCH_MAX_PER_CATEGORY",
     "SHOPLENS_SEARCH_RELEVANCE_FLOOR",
     "SHOPLENS_SEARCH_RERANK",
+    "SHOPLENS_SEARCH_RESCORED_SIGNALS",
 ]
 
 env = environ.Env()
@@ -51,3 +54,12 @@ SHOPLENS_SEARCH_RERANK: dict[str, float | bool] = {
     "NEWNESS_DAYS": 30,
 }
 SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", default=0)  # 0: no limit
+
+# Signals scored only on the candidates the other signals' indexes find (one HNSW walk per photo
+# query: CLIP's); a listed signal still walks its own index when it is the only one (visual alone,
+# offline). Empty: every signal walks its index. Measured with bench_search (README).
+SHOPLENS_SEARCH_RESCORED_SIGNALS: list[str] = env.list("SHOPLENS_SEARCH_RESCORED_SIGNALS", default=["visual"])
+# Build parameters of new HNSW indexes (a space's index keeps those it was built with); the table
+# of build time, size, recall and latency per setting is in README (Search speed).
+SHOPLENS_INDEX_HNSW_M = env.int("SHOPLENS_INDEX_HNSW_M", default=16)
+SHOPLENS_INDEX_HNSW_EF_CONSTRUCTION = env.int("SHOPLENS_INDEX_HNSW_EF_CONSTRUCTION", default=64)

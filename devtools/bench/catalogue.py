@@ -13,6 +13,8 @@ Rows go in with COPY (vectors in binary) and the HNSW indexes are built after lo
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -66,10 +68,14 @@ def build_catalogue(
     storage: str = "default",
     maintenance_work_mem: str = "1500MB",
     data: str = "random",
-) -> None:
+    m: int | None = None,
+    ef_construction: int | None = None,
+) -> dict[str, float]:
     """``data``: "random" clusters (below) or "structured" (devtools/bench/vectors.py).
     ``storage``: "default" is the schema the migrations create (vectors inline, STORAGE MAIN);
-    "external" is pgvector's own default (vectors in TOAST), "plain" forces them inline."""
+    "external" is pgvector's own default (vectors in TOAST), "plain" forces them inline.
+    ``m``/``ef_construction``: the HNSW build parameters (default: the settings'). Returns the
+    seconds taken by loading and by each index build."""
     from pgvector.psycopg import register_vector
 
     connection.ensure_connection()
@@ -77,6 +83,8 @@ def build_catalogue(
     register_vector(raw)
     rng = np.random.default_rng(seed)
     now = datetime.now(tz=UTC)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
     with raw.cursor() as cursor:
         # Indexes are built after loading; an HNSW index left from an earlier build would make COPY crawl.
         cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", ["%\\_hnsw\\_%"])
@@ -136,14 +144,43 @@ def build_catalogue(
         # HNSW builds several times faster while the whole graph fits in maintenance_work_mem.
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem])
         cursor.execute("SET max_parallel_maintenance_workers = 1")
+        seconds["load"] = round(time.perf_counter() - started, 1)
         for space in EmbeddingSpace.objects.all():
             logger.info("Building HNSW index of %s", space)
+            started = time.perf_counter()
             cursor.execute(
                 hnsw_index_sql(
-                    table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk
+                    table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk,
+                    m=m, ef_construction=ef_construction,
                 )
-            )
+            )  # fmt: skip
+            seconds[f"index_{space.encoder}"] = round(time.perf_counter() - started, 1)
         cursor.execute("ANALYZE")
+    return seconds
+
+
+def rebuild_indexes(
+    *, m: int, ef_construction: int, maintenance_work_mem: str, encoders: Collection[str] | None = None
+) -> dict[str, float]:
+    """Drop and rebuild the HNSW index of every space (or those of ``encoders``) with other build
+    parameters; seconds per index."""
+    seconds: dict[str, float] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem])
+        cursor.execute("SET max_parallel_maintenance_workers = 1")
+        for space in EmbeddingSpace.objects.all():
+            if encoders is not None and space.encoder not in encoders:
+                continue
+            started = time.perf_counter()
+            cursor.execute(f'DROP INDEX IF EXISTS "{space.index_name}"')
+            cursor.execute(
+                hnsw_index_sql(
+                    table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk,
+                    m=m, ef_construction=ef_construction,
+                )
+            )  # fmt: skip
+            seconds[f"index_{space.encoder}"] = round(time.perf_counter() - started, 1)
+    return seconds
 
 
 def _load_categories_and_brands(cursor) -> None:
@@ -168,13 +205,13 @@ def _load_vectors(cursor, spec: SpaceSpec, space_id: int, products: int, rng, no
             "COPY visualsearch_imageembedding (space_id, image_id, product_id, content_sha256, vector, created_at) "
             "FROM STDIN WITH (FORMAT BINARY)"
         )
-        types = ["bigint", "bigint", "bigint", "varchar", "vector", "timestamptz"]
+        types = ["bigint", "bigint", "bigint", "varchar", "halfvec", "timestamptz"]
     else:
         statement = (
             "COPY visualsearch_producttextembedding (space_id, product_id, text_sha256, vector, created_at) "
             "FROM STDIN WITH (FORMAT BINARY)"
         )
-        types = ["bigint", "bigint", "varchar", "vector", "timestamptz"]
+        types = ["bigint", "bigint", "varchar", "halfvec", "timestamptz"]
     centres = random_unit_vectors(rng, CLUSTERS, spec.dimension)
     with cursor.copy(statement) as copy:
         copy.set_types(types)

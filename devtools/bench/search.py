@@ -3,10 +3,11 @@
 Queries are photo queries (0.6 CLIP + 0.4 visual) with pre-computed vectors, so encoding is
 excluded. Each query vector is a catalogue vector with noise (cosine ~0.89 to its source with the
 default noise 0.5): a shopper's photo of something in the shop. ``recall_at_10`` compares the
-selector's top 10 with the top 10 of the same selector on its exact path (every product scanned,
-full precision), i.e. it measures what the HNSW index (with iterative scan) loses for the
-combined score. ``clip_recall_at_10`` and ``clip_p50_ms`` are the same for the CLIP signal
-alone. The filtered half restricts to one leaf category (1 % of products).
+selector's top 10 with the top 10 of the same selector on its exact path (every product scanned by
+every signal), i.e. it measures what the HNSW index (with iterative scan) and taking candidates
+from one graph walk (``SHOPLENS_SEARCH_RESCORED_SIGNALS``) lose for the combined score.
+``clip_recall_at_10`` and ``clip_p50_ms`` are the same for the CLIP signal alone. The filtered
+half restricts to one leaf category (1 % of products).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def measure(
             return _ids(search_vectors(vectors=query, kind="image", criteria=criteria, limit=LIMIT, spaces=spaces))
         # The selector's own exact path: a filter that every product passes, under a cap above the catalogue.
         everything = replace(criteria, price_min=criteria.price_min or Decimal(0))
-        with override_settings(SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS=products + 1):
+        with override_settings(SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS=products + 1, SHOPLENS_SEARCH_RESCORED_SIGNALS=[]):
             return _ids(search_vectors(vectors=query, kind="image", criteria=everything, limit=LIMIT, spaces=spaces))
 
     report: dict[str, Any] = {"n_products": products, "n_queries": queries, "limit": LIMIT, "prewarmed": _prewarm()}

@@ -5,12 +5,15 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import cast
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from catalog.models import ProductImage
+from tests.factories import product_with_drawn_photos
 from visualsearch.encoders.base import Encoder
-from visualsearch.models import SpaceStatus
+from visualsearch.models import ImageEmbedding, SpaceStatus
 from visualsearch.spaces import space_activate, space_for_encoder
 
 
@@ -73,6 +76,40 @@ def test_half_precision_migration_rebuilds_existing_indexes_in_both_directions()
         assert "(vector)::halfvec(8)" in definition
         assert f"space_id = {space.pk}" in definition
         assert not _index_definition(f"{space.index_name}_new")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _vector_columns() -> set[tuple[str, str, str]]:
+    """(table, type, storage) of both vector columns; storage ``m`` is MAIN (inline)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, format_type(a.atttypid, a.atttypmod), a.attstorage FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attname = 'vector' AND c.relname IN "
+            "('visualsearch_imageembedding', 'visualsearch_producttextembedding')"
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_vectors_move_to_half_precision_inline_and_back_keeping_their_values() -> None:
+    space = space_for_encoder(encoder=_encoder("v1", dimension=4), modality="image")
+    image_id = product_with_drawn_photos(1, sku="HALF")[0]
+    image = ProductImage.objects.get(pk=image_id)
+    ImageEmbedding.objects.create(
+        space=space, image=image, product_id=image.product_id, content_sha256="0" * 64, vector=[0.5, -0.25, 0.125, 1.0]
+    )
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("visualsearch", "0005_lexical_indexes")])
+        assert {kind for _, kind, _ in _vector_columns()} == {"vector"}
+        executor = MigrationExecutor(connection)
+        executor.migrate([("visualsearch", "0006_half_precision_vectors")])
+        assert {(kind, storage) for _, kind, storage in _vector_columns()} == {("halfvec", "m")}
+        assert "(vector)::halfvec(4)" in _index_definition(space.index_name)
+        stored = ImageEmbedding.objects.get(space=space).vector
+        assert stored.dtype == np.float32 and stored.tolist() == [0.5, -0.25, 0.125, 1.0]  # exact in float16
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())

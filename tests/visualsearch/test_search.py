@@ -183,10 +183,10 @@ def test_search_runs_a_fixed_number_of_queries(search_catalogue, django_assert_m
         image_search(query, limit=15, in_stock=True)
 
 
-def test_nearest_neighbour_query_can_use_the_partial_hnsw_index(search_catalogue, settings):
-    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+def _photo_search_plan(query: bytes) -> str:
+    """EXPLAIN of the photo search's candidate statement."""
     with CaptureQueriesContext(connection) as captured:
-        image_search(search_catalogue.photos[("circle", "gold")][0], limit=3)
+        image_search(query, limit=3)
     statement = next(q["sql"] for q in captured if "MATERIALIZED" in q["sql"])
     ann = statement.split("; ", 1)[1]
     with connection.cursor() as cursor:
@@ -195,10 +195,36 @@ def test_nearest_neighbour_query_can_use_the_partial_hnsw_index(search_catalogue
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(f"EXPLAIN {ann}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_nearest_neighbour_query_can_use_the_partial_hnsw_index(search_catalogue, settings):
+    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    settings.SHOPLENS_SEARCH_RESCORED_SIGNALS = []  # every signal walks its own index
+    plan = _photo_search_plan(search_catalogue.photos[("circle", "gold")][0])
     spaces = EmbeddingSpace.objects.filter(status=SpaceStatus.ACTIVE, modality="image")
+    assert spaces.count() == 2
     for space in spaces:
         assert space.index_name in plan
+
+
+def test_a_photo_query_walks_one_graph_and_scores_the_visual_signal_on_its_candidates(search_catalogue, settings):
+    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    assert settings.SHOPLENS_SEARCH_RESCORED_SIGNALS == ["visual"]
+    query = search_catalogue.photos[("circle", "gold")][0]
+    plan = _photo_search_plan(query)
+    spaces = active_spaces()
+    assert spaces[("clip", "image")].index_name in plan
+    assert spaces[("visual", "image")].index_name not in plan
+    result = image_search(query, limit=5)
+    assert all(set(hit.signals) == {"clip", "visual"} for hit in result.hits)  # judged by both signals
+
+
+def test_the_visual_signal_walks_its_own_graph_when_it_is_alone(search_catalogue, settings):
+    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    settings.SHOPLENS_SEARCH_WEIGHTS = {**settings.SHOPLENS_SEARCH_WEIGHTS, "image": {"visual": 1.0}}
+    plan = _photo_search_plan(search_catalogue.photos[("circle", "gold")][0])
+    assert active_spaces()[("visual", "image")].index_name in plan
 
 
 def test_diversity_keeps_one_hit_per_category(search_catalogue, settings):
@@ -255,6 +281,7 @@ def test_a_signal_whose_nearest_photos_hold_too_few_products_asks_again(search_c
     embed_images(image_ids=crowd)
     settings.SHOPLENS_SEARCH_CANDIDATES = 2  # k = 2 x limit = 4 photos, all of them CROWD's
     settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    settings.SHOPLENS_SEARCH_RESCORED_SIGNALS = []  # whichever signal's index is short asks again
     query = ProductImage.objects.get(pk=crowd[0]).image.read()
     with CaptureQueriesContext(connection) as captured:
         result = image_search(query, limit=2)

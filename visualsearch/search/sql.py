@@ -1,10 +1,10 @@
 """SQL against each embedding space's partial HNSW index, joined to the shopper's filters.
 
-Each space's index is over its vectors cast to half precision (``visualsearch.spaces``): half the
-size of a full-precision graph, same recall and speed in ``bench_search``, while the stored
-vectors stay full precision. A nearest-neighbour query orders by the exact expression
-of the index (``vector::halfvec(<dim>) <=> q ... WHERE space_id = <literal>``) so PostgreSQL
-can use it, and computes the distance it returns from the full-precision vectors.
+Vectors are stored in half precision (``halfvec``, migration 0006) and each space's index is over
+them cast to the space's width (``visualsearch.spaces``). A nearest-neighbour query orders by the
+exact expression of the index (``vector::halfvec(<dim>) <=> q ... WHERE space_id = <literal>``)
+so PostgreSQL can use it; every distance is that same expression, computed in float32 from the
+half-precision values (no top 10 of ``bench_search`` changes against full precision).
 Filters are applied during the index scan; pgvector 0.8's iterative scan keeps reading the
 graph until ``LIMIT`` rows pass them. A filter that matches few products is answered by an
 exact scan of just those products instead (the ``+ 0`` keeps the planner off the index).
@@ -155,21 +155,24 @@ def nearest_and_scored(
     k: int,
     exact: bool,
     prelude: tuple[str, list[Any]] | None = None,
+    walking: Sequence[Signal] | None = None,
 ) -> Scored:
-    """``nearest_products`` for every signal, then ``similarities`` of the union of the products
-    they found, in one statement: one round trip and one plan instead of two."""
-    ctes, params = _nearest_ctes(signals, product_filter, k=k, exact=exact)
-    union = " UNION ".join(f"SELECT product_id FROM nn{index}" for index in range(len(signals)))
+    """``nearest_products`` for each ``walking`` signal (default: every signal), then
+    ``similarities`` by every signal of the union of the products they found, in one statement:
+    one round trip and one plan instead of two. A signal that does not walk its index is only
+    scored on the others' candidates (one graph walk per photo query)."""
+    walking = list(signals if walking is None else walking)
+    ctes, params = _nearest_ctes(walking, product_filter, k=k, exact=exact)
+    union = " UNION ".join(f"SELECT product_id FROM nn{index}" for index in range(len(walking)))
     ctes.append(f"candidates AS MATERIALIZED ({union})")
     selects = [
         f"SELECT {-1 - index}, count(DISTINCT product_id), count(*), NULL::float8 FROM nn{index}"
-        for index in range(len(signals))
+        for index in range(len(walking))
     ]
     for index, signal in enumerate(signals):
-        dim = int(signal.dimension)
         image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
         selects.append(
-            f"SELECT {index}, e.product_id, {image_column}, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) "
+            f"SELECT {index}, e.product_id, {image_column}, 1 - ({distance_sql(signal)}) "
             f"FROM {signal.table} e WHERE e.space_id = {int(signal.space_id)} "
             f"AND e.product_id IN (SELECT product_id FROM candidates)"
         )
@@ -179,7 +182,7 @@ def nearest_and_scored(
     found: dict[str, tuple[int, int]] = {}
     for index, first, second, similarity in cursor.fetchall():
         if index < 0:
-            found[signals[-1 - index].name] = (int(first), int(second))
+            found[walking[-1 - index].name] = (int(first), int(second))
         else:
             similarities[signals[index].name].append((first, second, float(similarity)))
     return Scored(similarities=similarities, found=found)
@@ -192,9 +195,8 @@ def _nearest_ctes(
     ctes: list[str] = []
     params: list[Any] = []
     for index, signal in enumerate(signals):
-        dim = int(signal.dimension)
-        distance = f"e.vector::vector({dim}) <=> %s::vector({dim})"
-        order = f"({distance}) + 0" if exact else f"e.vector::halfvec({dim}) <=> %s::halfvec({dim})"
+        distance = distance_sql(signal)
+        order = f"({distance}) + 0" if exact else distance
         image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
         ctes.append(
             f"nn{index} AS MATERIALIZED (SELECT e.product_id, {image_column} AS image_id, {distance} AS distance "
@@ -203,6 +205,13 @@ def _nearest_ctes(
         )
         params += [signal.sql_vector, *product_filter.params, signal.sql_vector, k]
     return ctes, params
+
+
+def distance_sql(signal: Signal) -> str:
+    """Cosine distance of a row ``e`` to the signal's query vector (one ``%s``): the expression of
+    the space's HNSW index, so that ordering by it can use the index."""
+    dim = int(signal.dimension)
+    return f"e.vector::halfvec({dim}) <=> %s::halfvec({dim})"
 
 
 def _execute(cursor: CursorWrapper, statement: str, params: list[Any], prelude: tuple[str, list[Any]] | None) -> None:
@@ -221,10 +230,9 @@ def similarities(
     selects: list[str] = []
     params: list[Any] = []
     for index, signal in enumerate(signals):
-        dim = int(signal.dimension)
         image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
         selects.append(
-            f"SELECT {index}, e.product_id, {image_column}, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) "
+            f"SELECT {index}, e.product_id, {image_column}, 1 - ({distance_sql(signal)}) "
             f"FROM {signal.table} e WHERE e.space_id = {int(signal.space_id)} AND e.product_id = ANY(%s)"
         )
         params += [signal.sql_vector, list(product_ids)]

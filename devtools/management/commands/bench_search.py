@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import override_settings
 
 from devtools.bench import catalogue
+from devtools.bench import storage as storage_report
 from devtools.bench.catalogue import SpaceSpec
 from devtools.bench.search import measure
 from devtools.databases import database_beside
@@ -52,6 +53,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--maintenance-work-mem", default="1500MB", help="for building the HNSW indexes (e.g. 8GB for 1M products)"
         )
+        parser.add_argument("--m", type=int, default=None, help="HNSW m (default SHOPLENS_INDEX_HNSW_M)")
+        parser.add_argument("--ef-construction", type=int, default=None, help="HNSW ef_construction")
+        parser.add_argument(
+            "--reindex", default=None, metavar="ENCODERS",
+            help="rebuild these spaces' indexes (e.g. clip) with --m/--ef-construction before measuring",
+        )  # fmt: skip
         parser.add_argument("--only", choices=["unfiltered", "filtered"], default=None, help="run one half only")
         parser.add_argument(
             "--data", choices=["structured", "random"], default="structured",
@@ -63,7 +70,7 @@ class Command(BaseCommand):
                  SpaceSpec("text", "text", 384)]  # fmt: skip
         storage = options["vector_storage"]
         overrides = {name: options[key] for key, name in SEARCH_SETTINGS.items() if options[key] is not None}
-        build_seconds = None
+        build_seconds, index = None, {"m": options["m"], "ef_construction": options["ef_construction"]}
         with database_beside("_bench", fresh=False):
             if (
                 options["rebuild"]
@@ -71,21 +78,34 @@ class Command(BaseCommand):
             ):
                 self._log(options, f"Building {options['products']} products in {connection.settings_dict['NAME']}")
                 started = time.perf_counter()
-                catalogue.build_catalogue(
+                build_seconds = catalogue.build_catalogue(
                     products=options["products"], specs=specs, seed=options["seed"], storage=storage,
-                    maintenance_work_mem=options["maintenance_work_mem"], data=options["data"],
+                    maintenance_work_mem=options["maintenance_work_mem"], data=options["data"], **index,
+                ) | {"total": round(time.perf_counter() - started, 1)}  # fmt: skip
+            elif options["reindex"]:
+                self._log(options, f"Rebuilding the indexes of {options['reindex']}")
+                build_seconds = catalogue.rebuild_indexes(
+                    m=options["m"] or settings.SHOPLENS_INDEX_HNSW_M,
+                    maintenance_work_mem=options["maintenance_work_mem"],
+                    ef_construction=options["ef_construction"] or settings.SHOPLENS_INDEX_HNSW_EF_CONSTRUCTION,
+                    encoders=options["reindex"].split(","),
                 )  # fmt: skip
-                build_seconds = round(time.perf_counter() - started, 1)
             with override_settings(DEBUG=False, **overrides):  # as in production: no query log
                 report = measure(
                     products=options["products"], queries=options["queries"], noise=options["noise"],
                     seed=options["seed"], only=options["only"], log=lambda message: self._log(options, message),
                     data=options["data"],
                 )  # fmt: skip
+            report["disk_mb"] = storage_report.relation_sizes()
+            report["index_parameters"] = storage_report.index_parameters()
+        report["half_precision_changes"] = storage_report.half_precision_changes(
+            products=options["products"], seed=options["seed"]
+        )
         report["build_seconds"] = build_seconds
         report["settings"] = {name: getattr(settings, name) for name in SEARCH_SETTINGS.values()} | overrides
         report["settings"]["SHOPLENS_SEARCH_ITERATIVE_SCAN"] = settings.SHOPLENS_SEARCH_ITERATIVE_SCAN
         report["settings"]["weights"] = settings.SHOPLENS_SEARCH_WEIGHTS["image"]
+        report["settings"]["rescored_signals"] = settings.SHOPLENS_SEARCH_RESCORED_SIGNALS
         report["settings"]["vector_storage"] = storage
         report["settings"]["data"] = options["data"]
         self.stdout.write(json.dumps(report, indent=None if options["json"] else 2))
