@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.db import connection
+from pgvector import HalfVector
 
 from devtools.bench import vectors
 from visualsearch.models import EmbeddingSpace, SpaceStatus
@@ -226,10 +227,11 @@ def _load_vectors(cursor, spec: SpaceSpec, space_id: int, products: int, rng, no
                 block /= np.linalg.norm(block, axis=1, keepdims=True)
             for offset, pid in enumerate(range(start, stop)):
                 sha = f"{pid:064x}"
+                vector = HalfVector(block[offset])
                 if spec.modality == "image":
-                    copy.write_row([space_id, pid, pid, sha, block[offset], now])
+                    copy.write_row([space_id, pid, pid, sha, vector, now])
                 else:
-                    copy.write_row([space_id, pid, sha, block[offset], now])
+                    copy.write_row([space_id, pid, sha, vector, now])
 
 
 def cluster_of(product_ids: np.ndarray) -> np.ndarray:
