@@ -2,6 +2,7 @@
 selector the API uses (see ``devtools.bench.search``).
 
     python manage.py bench_search --products 100000 --queries 200 --json
+    python manage.py bench_search --products 20000 --clients 1,2,4,8 --replica --only clients --json
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test import override_settings
 
 from devtools.bench import catalogue
 from devtools.bench.catalogue import SpaceSpec
+from devtools.bench.clients import measure_clients, parse_clients
 from devtools.bench.search import measure
 from devtools.databases import database_beside
 
@@ -52,13 +54,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--maintenance-work-mem", default="1500MB", help="for building the HNSW indexes (e.g. 8GB for 1M products)"
         )
-        parser.add_argument("--only", choices=["unfiltered", "filtered"], default=None, help="run one half only")
+        parser.add_argument(
+            "--only", choices=["unfiltered", "filtered", "clients"], default=None,
+            help="run one half of the latency queries only, or only the client sweep",
+        )  # fmt: skip
+        parser.add_argument("--clients", type=parse_clients, default=None, help="e.g. 1,2,4: searches/s with K clients")
+        parser.add_argument("--client-seconds", type=float, default=10.0, help="at most this long per K clients")
+        parser.add_argument("--client-searches", type=int, default=2000, help="at most this many searches per K")
+        parser.add_argument("--replica", action="store_true", help="the sweep again on the primary + a standby")
+        parser.add_argument("--replica-shared-buffers", default=None, help="the standby's (default: 2GB or less)")
         parser.add_argument(
             "--data", choices=["structured", "random"], default="structured",
             help="structured: families fitted to real vectors (devtools/bench/vectors.py); random: isotropic clusters",
         )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if (options["replica"] or options["only"] == "clients") and not options["clients"]:
+            raise CommandError("--replica and --only clients need --clients")
         specs = [SpaceSpec("clip", "image", 512), SpaceSpec("visual", "image", options["visual_dim"]),
                  SpaceSpec("text", "text", 384)]  # fmt: skip
         storage = options["vector_storage"]
@@ -82,6 +94,14 @@ class Command(BaseCommand):
                     seed=options["seed"], only=options["only"], log=lambda message: self._log(options, message),
                     data=options["data"],
                 )  # fmt: skip
+                if options["clients"]:
+                    report["clients"] = measure_clients(
+                        clients=options["clients"], products=options["products"], queries=options["queries"],
+                        noise=options["noise"], seed=options["seed"], data=options["data"],
+                        searches=options["client_searches"], seconds=options["client_seconds"],
+                        replica=options["replica"], replica_shared_buffers=options["replica_shared_buffers"],
+                        log=lambda message: self._log(options, message),
+                    )  # fmt: skip
         report["build_seconds"] = build_seconds
         report["settings"] = {name: getattr(settings, name) for name in SEARCH_SETTINGS.values()} | overrides
         report["settings"]["SHOPLENS_SEARCH_ITERATIVE_SCAN"] = settings.SHOPLENS_SEARCH_ITERATIVE_SCAN
