@@ -256,6 +256,8 @@ def configure_services(settings: dict[str, object], var_dir: Path) -> None:
     """
     databases = settings.setdefault("DATABASES", {})
     assert isinstance(databases, dict)
+    # What the embedded PostgreSQL runs with, for a standby started beside it (devtools.standby).
+    settings["SHOPLENS_POSTGRES_ENVIRONMENT"] = dict(POSTGRES_MALLOC_ENVIRONMENT)
     if "default" not in databases or not settings.get("REDIS_URL"):
         exit_cleanly_on_termination_signals()
     if "default" not in databases:

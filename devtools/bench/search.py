@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.test import override_settings
 
 from catalog.criteria import ProductCriteria
@@ -38,7 +38,8 @@ def measure(
     rng = np.random.default_rng(seed + 1)
     spaces = active_spaces()
     sources = rng.integers(1, products + 1, size=queries)
-    vectors = {name: _queries(data, spaces[(name, "image")], sources, rng, noise, products, seed) for name in BOTH}
+    vectors = photo_query_vectors(spaces=spaces, sources=sources, rng=rng, noise=noise, products=products, seed=seed,
+                                  data=data)  # fmt: skip
     leaves = rng.integers(ROOT_CATEGORIES + 1, ROOT_CATEGORIES * (LEAVES_PER_ROOT + 1) + 1, size=queries)
 
     def run(index: int, criteria: ProductCriteria, signals: tuple[str, ...], *, exact: bool = False) -> list[int]:
@@ -50,7 +51,7 @@ def measure(
         with override_settings(SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS=products + 1, SHOPLENS_SEARCH_RESCORED_SIGNALS=[]):
             return _ids(search_vectors(vectors=query, kind="image", criteria=everything, limit=LIMIT, spaces=spaces))
 
-    report: dict[str, Any] = {"n_products": products, "n_queries": queries, "limit": LIMIT, "prewarmed": _prewarm()}
+    report: dict[str, Any] = {"n_products": products, "n_queries": queries, "limit": LIMIT, "prewarmed": prewarm()}
     for index in range(min(10, queries)):  # warm the caches
         run(index, ProductCriteria(), BOTH)
     with connection.cursor() as cursor:
@@ -95,6 +96,12 @@ def measure(
     return report
 
 
+def photo_query_vectors(*, spaces: Any, sources: np.ndarray, rng: np.random.Generator, noise: float, products: int,
+                        seed: int, data: str) -> dict[str, np.ndarray]:  # fmt: skip
+    """The CLIP and visual vectors of one photo query per product of ``sources`` (``BOTH``)."""
+    return {name: _queries(data, spaces[(name, "image")], sources, rng, noise, products, seed) for name in BOTH}
+
+
 def _queries(data: str, space: Any, sources: np.ndarray, rng: np.random.Generator, noise: float, products: int,
              seed: int) -> np.ndarray:  # fmt: skip
     """Query vectors: a second photo of each source product, as the catalogue's data models one."""
@@ -112,15 +119,18 @@ def _recall(found: list[int], truth: list[int]) -> float:
     return len(set(found) & set(truth)) / max(1, len(truth))
 
 
-def _prewarm() -> bool:
-    """Read the vector tables and their HNSW indexes into PostgreSQL's buffers (pg_prewarm), as
-    on a server that has been answering searches for a while; False when pg_prewarm is missing."""
-    with connection.cursor() as cursor:
-        try:
-            with transaction.atomic():
-                cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        except DatabaseError:
-            return False
+def prewarm(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Read the vector tables and their HNSW indexes into the buffers of ``using``'s server
+    (pg_prewarm), as on a server that has been answering searches for a while; False when
+    pg_prewarm is missing (a standby has it once its primary has)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm'")
+        if not cursor.fetchone()[0]:
+            try:
+                with transaction.atomic(using=using):
+                    cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            except DatabaseError:
+                return False
         cursor.execute(
             "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname IN "
             "('visualsearch_imageembedding', 'visualsearch_producttextembedding', 'catalog_product') "

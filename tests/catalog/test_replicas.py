@@ -13,8 +13,8 @@ from django.db import connections
 from catalog import replicas, services
 from catalog.criteria import ProductCriteria
 from catalog.models import Product
+from devtools.standby import Standby, primary_lsn
 from tests.encoder_fixtures import image_bytes, make_product_photo
-from tests.replica_fixtures import Standby, primary_lsn
 from visualsearch.indexing import embed_images
 from visualsearch.search.types import SearchQuery
 from visualsearch.selectors import search_products

@@ -2,6 +2,7 @@
 selector the API uses (see ``devtools.bench.search``).
 
     python manage.py bench_search --products 100000 --queries 200 --json
+    python manage.py bench_search --products 20000 --clients 1,2,4,8 --replica --only clients --json
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test import override_settings
 
-from devtools.bench import catalogue
+from devtools.bench import catalogue, options
 from devtools.bench import storage as storage_report
 from devtools.bench.catalogue import SpaceSpec
+from devtools.bench.clients import measure_clients
 from devtools.bench.search import measure
 from devtools.databases import database_beside
 
@@ -34,38 +36,11 @@ class Command(BaseCommand):
     help = "Benchmark search_vectors on a synthetic catalogue kept in the <db>_bench database."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--products", type=int, default=100_000)
-        parser.add_argument("--queries", type=int, default=200)
-        parser.add_argument("--json", action="store_true", help="print one JSON object only")
-        parser.add_argument("--rebuild", action="store_true", help="rebuild the catalogue even if it exists")
-        parser.add_argument("--visual-dim", type=int, default=1308, help="visual encoder width (1280 CNN + 28 colour)")
-        parser.add_argument("--ef-search", type=int, default=None)
-        parser.add_argument("--max-scan-tuples", type=int, default=None)
-        parser.add_argument("--exact-max-products", type=int, default=None)
-        parser.add_argument("--exact-max-share", type=float, default=None)
-        parser.add_argument("--candidates", type=int, default=None)
-        parser.add_argument("--noise", type=float, default=0.5, help="query noise relative to a unit vector")
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument(
-            "--vector-storage", choices=["default", "external", "plain"], default="default",
-            help="default: the schema's (vectors inline, STORAGE MAIN); external: pgvector's default, in TOAST",
-        )  # fmt: skip
-        parser.add_argument(
-            "--maintenance-work-mem", default="1500MB", help="for building the HNSW indexes (e.g. 8GB for 1M products)"
-        )
-        parser.add_argument("--m", type=int, default=None, help="HNSW m (default SHOPLENS_INDEX_HNSW_M)")
-        parser.add_argument("--ef-construction", type=int, default=None, help="HNSW ef_construction")
-        parser.add_argument(
-            "--reindex", default=None, metavar="ENCODERS",
-            help="rebuild these spaces' indexes (e.g. clip) with --m/--ef-construction before measuring",
-        )  # fmt: skip
-        parser.add_argument("--only", choices=["unfiltered", "filtered"], default=None, help="run one half only")
-        parser.add_argument(
-            "--data", choices=["structured", "random"], default="structured",
-            help="structured: families fitted to real vectors (devtools/bench/vectors.py); random: isotropic clusters",
-        )  # fmt: skip
+        options.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if (options["replica"] or options["only"] == "clients") and not options["clients"]:
+            raise CommandError("--replica and --only clients need --clients")
         specs = [SpaceSpec("clip", "image", 512), SpaceSpec("visual", "image", options["visual_dim"]),
                  SpaceSpec("text", "text", 384)]  # fmt: skip
         storage = options["vector_storage"]
@@ -96,6 +71,14 @@ class Command(BaseCommand):
                     seed=options["seed"], only=options["only"], log=lambda message: self._log(options, message),
                     data=options["data"],
                 )  # fmt: skip
+                if options["clients"]:
+                    report["clients"] = measure_clients(
+                        clients=options["clients"], products=options["products"], queries=options["queries"],
+                        noise=options["noise"], seed=options["seed"], data=options["data"],
+                        searches=options["client_searches"], seconds=options["client_seconds"],
+                        replica=options["replica"], replica_shared_buffers=options["replica_shared_buffers"],
+                        log=lambda message: self._log(options, message),
+                    )  # fmt: skip
             report["disk_mb"] = storage_report.relation_sizes()
             report["index_parameters"] = storage_report.index_parameters()
         report["half_precision_changes"] = storage_report.half_precision_changes(
