@@ -3,11 +3,11 @@
 ``search_products`` encodes the query (visualsearch.search.encoding), then ``search_vectors``
 does the rest, which the benchmark calls directly with pre-computed vectors:
 
-1. For every signal but those scored only (``SHOPLENS_SEARCH_RESCORED_SIGNALS``: the visual one
-   while CLIP is there, so a photo query walks one graph), the nearest photo (or product-text)
-   vectors that pass the filters, from the space's HNSW index with an iterative scan, or by an
-   exact scan when the filter matches at most ``SHOPLENS_SEARCH_EXACT_MAX_SHARE`` of the
-   catalogue (and at least ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS``) products; grouped to one row
+1. The nearest photo (or product-text) vectors that pass the filters: by an exact scan for
+   every signal when the filter matches at most ``SHOPLENS_SEARCH_EXACT_MAX_SHARE`` of the
+   catalogue (and at least ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS``) products, else from the HNSW
+   index (iterative scan) of every signal but those only scored (``SHOPLENS_SEARCH_RESCORED_SIGNALS``:
+   the visual one while CLIP is there, so a photo query walks one graph); grouped to one row
    per product.
 2. The union of those candidates is scored by every signal exactly, so a product found by one
    signal is judged by all; a product's score is its best photo. Steps 1 and 2 are one
@@ -144,7 +144,7 @@ def _search_vectors(
                 max_scan_tuples=int(settings.SHOPLENS_SEARCH_MAX_SCAN_TUPLES),
             )
         rows_by_signal = None
-        walking = _walking(signals)
+        walking = signals if exact else _walking(signals)
         if len(signals) > 1:  # the usual case in one statement; a short signal asks again below
             k = _first_k(wanted)
             scored = sql.nearest_and_scored(
@@ -247,9 +247,10 @@ def _candidates(
 
 
 def _walking(signals: list[sql.Signal]) -> list[sql.Signal]:
-    """The signals whose index (or exact scan) finds the candidates: all but those of
+    """The signals whose HNSW index finds the candidates: all but those of
     ``SHOPLENS_SEARCH_RESCORED_SIGNALS``, which are scored on the others' candidates only, unless
-    no other signal is left. One graph walk per photo query instead of one per signal."""
+    no other signal is left. One graph walk per photo query instead of one per signal. (An exact
+    scan, bounded by the filter, is done for every signal: it costs little and misses nothing.)"""
     rescored = set(settings.SHOPLENS_SEARCH_RESCORED_SIGNALS)
     return [signal for signal in signals if signal.name not in rescored] or signals
 

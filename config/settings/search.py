@@ -58,7 +58,7 @@ SHOPLENS_SEARCH_MAX_PER_CATEGORY = env.int("SHOPLENS_SEARCH_MAX_PER_CATEGORY", d
 # Signals scored only on the candidates the other signals' indexes find (one HNSW walk per photo
 # query: CLIP's); a listed signal still walks its own index when it is the only one (visual alone,
 # offline). Empty: every signal walks its index. Measured with bench_search (README).
-SHOPLENS_SEARCH_RESCORED_SIGNALS: list[str] = env.list("SHOPLENS_SEARCH_RESCORED_SIGNALS", default=["visual"])
+SHOPLENS_SEARCH_RESCORED_SIGNALS: list[str] = env.list("SHOPLENS_SEARCH_RESCORED_SIGNALS", default=[])
 # Build parameters of new HNSW indexes (a space's index keeps those it was built with); the table
 # of build time, size, recall and latency per setting is in README (Search speed).
 SHOPLENS_INDEX_HNSW_M = env.int("SHOPLENS_INDEX_HNSW_M", default=16)
