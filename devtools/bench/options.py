@@ -12,6 +12,9 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the catalogue even if it exists")
+    parser.add_argument(
+        "--spaces", default="clip,visual,text", help="spaces to build (photo queries use clip and visual only)"
+    )
     parser.add_argument("--visual-dim", type=int, default=1308, help="visual encoder width (1280 CNN + 28 colour)")
     parser.add_argument("--ef-search", type=int, default=None)
     parser.add_argument("--max-scan-tuples", type=int, default=None)

@@ -200,7 +200,7 @@ def _photo_search_plan(query: bytes) -> str:
 
 def test_nearest_neighbour_query_can_use_the_partial_hnsw_index(search_catalogue, settings):
     settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
-    settings.SHOPLENS_SEARCH_RESCORED_SIGNALS = []  # every signal walks its own index
+    assert settings.SHOPLENS_SEARCH_RESCORED_SIGNALS == []  # by default every signal walks its own index
     plan = _photo_search_plan(search_catalogue.photos[("circle", "gold")][0])
     spaces = EmbeddingSpace.objects.filter(status=SpaceStatus.ACTIVE, modality="image")
     assert spaces.count() == 2
@@ -210,7 +210,7 @@ def test_nearest_neighbour_query_can_use_the_partial_hnsw_index(search_catalogue
 
 def test_a_photo_query_walks_one_graph_and_scores_the_visual_signal_on_its_candidates(search_catalogue, settings):
     settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
-    assert settings.SHOPLENS_SEARCH_RESCORED_SIGNALS == ["visual"]
+    settings.SHOPLENS_SEARCH_RESCORED_SIGNALS = ["visual"]
     query = search_catalogue.photos[("circle", "gold")][0]
     plan = _photo_search_plan(query)
     spaces = active_spaces()
@@ -222,6 +222,7 @@ def test_a_photo_query_walks_one_graph_and_scores_the_visual_signal_on_its_candi
 
 def test_the_visual_signal_walks_its_own_graph_when_it_is_alone(search_catalogue, settings):
     settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    settings.SHOPLENS_SEARCH_RESCORED_SIGNALS = ["visual"]
     settings.SHOPLENS_SEARCH_WEIGHTS = {**settings.SHOPLENS_SEARCH_WEIGHTS, "image": {"visual": 1.0}}
     plan = _photo_search_plan(search_catalogue.photos[("circle", "gold")][0])
     assert active_spaces()[("visual", "image")].index_name in plan

@@ -41,8 +41,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if (options["replica"] or options["only"] == "clients") and not options["clients"]:
             raise CommandError("--replica and --only clients need --clients")
-        specs = [SpaceSpec("clip", "image", 512), SpaceSpec("visual", "image", options["visual_dim"]),
-                 SpaceSpec("text", "text", 384)]  # fmt: skip
+        widths = {"clip": ("image", 512), "visual": ("image", options["visual_dim"]), "text": ("text", 384)}
+        specs = [SpaceSpec(name, *widths[name]) for name in options["spaces"].split(",")]
         storage = options["vector_storage"]
         overrides = {name: options[key] for key, name in SEARCH_SETTINGS.items() if options[key] is not None}
         build_seconds, index = None, {"m": options["m"], "ef_construction": options["ef_construction"]}
