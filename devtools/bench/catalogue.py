@@ -142,36 +142,27 @@ def build_catalogue(
                 else None
             )
             _load_vectors(cursor, spec, space_id, products, rng, now, source)
-        # HNSW builds several times faster while the whole graph fits in maintenance_work_mem.
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem])
-        cursor.execute("SET max_parallel_maintenance_workers = 1")
         seconds["load"] = round(time.perf_counter() - started, 1)
-        for space in EmbeddingSpace.objects.all():
-            logger.info("Building HNSW index of %s", space)
-            started = time.perf_counter()
-            cursor.execute(
-                hnsw_index_sql(
-                    table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk,
-                    m=m, ef_construction=ef_construction,
-                )
-            )  # fmt: skip
-            seconds[f"index_{space.encoder}"] = round(time.perf_counter() - started, 1)
+    seconds |= rebuild_indexes(m=m, ef_construction=ef_construction, maintenance_work_mem=maintenance_work_mem)
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return seconds
 
 
 def rebuild_indexes(
-    *, m: int, ef_construction: int, maintenance_work_mem: str, encoders: Collection[str] | None = None
+    *, m: int | None, ef_construction: int | None, maintenance_work_mem: str, encoders: Collection[str] | None = None
 ) -> dict[str, float]:
-    """Drop and rebuild the HNSW index of every space (or those of ``encoders``) with other build
-    parameters; seconds per index."""
+    """(Re)build the HNSW index of every space (or those of ``encoders``) with these build
+    parameters (None: the settings'); seconds per index."""
     seconds: dict[str, float] = {}
     with connection.cursor() as cursor:
+        # HNSW builds several times faster while the whole graph fits in maintenance_work_mem.
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem])
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         for space in EmbeddingSpace.objects.all():
             if encoders is not None and space.encoder not in encoders:
                 continue
+            logger.info("Building HNSW index of %s", space)
             started = time.perf_counter()
             cursor.execute(f'DROP INDEX IF EXISTS "{space.index_name}"')
             cursor.execute(
