@@ -60,9 +60,7 @@ class Command(BaseCommand):
             elif options["reindex"]:
                 self._log(options, f"Rebuilding the indexes of {options['reindex']}")
                 build_seconds = catalogue.rebuild_indexes(
-                    m=options["m"] or settings.SHOPLENS_INDEX_HNSW_M,
-                    maintenance_work_mem=options["maintenance_work_mem"],
-                    ef_construction=options["ef_construction"] or settings.SHOPLENS_INDEX_HNSW_EF_CONSTRUCTION,
+                    **index, maintenance_work_mem=options["maintenance_work_mem"],
                     encoders=options["reindex"].split(","),
                 )  # fmt: skip
             with override_settings(DEBUG=False, **overrides):  # as in production: no query log
