@@ -24,7 +24,13 @@ from typing import Any
 
 import fasteners
 
-from config.embedded_memory import apply_memory_settings, environment_defaults, memory_settings, write_memory_conf
+from config.embedded_memory import (
+    apply_memory_settings,
+    environment_defaults,
+    huge_pages_hint,
+    memory_settings,
+    write_memory_conf,
+)
 from config.exit_signals import exit_cleanly_on_termination_signals
 
 logger = logging.getLogger(__name__)
@@ -107,6 +113,8 @@ def _create_database(socket_dir: str, user: str, database: str) -> None:
         if not exists:
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # another process was faster
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        if hint := huge_pages_hint(conn):
+            logger.info(hint)
 
 
 class EmbeddedValkey:

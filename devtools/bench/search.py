@@ -30,6 +30,10 @@ from visualsearch.selectors import active_spaces, search_vectors
 
 LIMIT = 10
 BOTH = ("clip", "visual")
+SERVER_SETTINGS = (
+    "shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections",
+    "huge_pages_status", "shared_memory_size_in_huge_pages",
+)  # fmt: skip
 
 
 def measure(
@@ -57,7 +61,7 @@ def measure(
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name, current_setting(name) FROM unnest(%s::text[]) name",
-            [["shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections"]],
+            [list(SERVER_SETTINGS)],
         )
         report["server_settings"] = dict(cursor.fetchall())
     halves = [

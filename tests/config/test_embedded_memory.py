@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from config.embedded_memory import MB, MemorySettings, memory_settings, running_memory_settings
+from config.embedded_memory import MB, MemorySettings, huge_pages_hint, memory_settings, running_memory_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 GB = MB * MB
@@ -93,3 +93,33 @@ def test_a_new_server_gets_the_settings_and_a_variable_wins(data_dir: Path) -> N
     # The next start of the same data directory applies the variables of the process starting it.
     shown = _start_and_show(data_dir, SHOPLENS_POSTGRES_WORK_MEM="7MB")
     assert shown == dataclasses.replace(memory_settings({}), work_mem=7 * MB)
+
+
+class _Answers:
+    """A connection whose one query answers ``row``."""
+
+    def __init__(self, row: tuple[str, str, int]) -> None:
+        self.row = row
+
+    def execute(self, statement: str) -> _Answers:
+        return self
+
+    def fetchone(self) -> tuple[str, str, int]:
+        return self.row
+
+
+def test_huge_pages_are_suggested_for_a_large_pool_on_4_kb_pages_only() -> None:
+    hint = huge_pages_hint(_Answers(("off", "3100", 6 * GB)))
+    assert hint is not None and "sysctl -w vm.nr_hugepages=3100" in hint and "6144 MB" in hint
+    assert huge_pages_hint(_Answers(("on", "3100", 6 * GB))) is None
+    assert huge_pages_hint(_Answers(("off", "70", 128 * MB))) is None  # too few faults to matter
+    assert huge_pages_hint(_Answers(("unknown", "3100", 6 * GB))) is None
+
+
+def test_the_hint_reads_the_running_server() -> None:
+    database = settings.DATABASES["default"]
+    with psycopg.connect(host=str(database["HOST"]), user=str(database["USER"]), dbname="postgres") as conn:
+        status = conn.execute("SELECT current_setting('huge_pages_status')").fetchone()[0]
+        hint = huge_pages_hint(conn)
+    buffers = memory_settings().shared_buffers
+    assert (hint is not None) == (status == "off" and buffers >= 1024 * MB)
