@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from analytics.models import SearchEvent
 from catalog.changes import batched_changes
 from catalog.imaging import read_image
 from catalog.models import Product, ProductImage
@@ -65,6 +66,7 @@ def run(*, products: int, photos: int, port: int, say: Any) -> dict[str, Any]:
                 answer = _post(port, photo)
                 client.append((time.perf_counter() - started) * 1000)
                 served.append(float(answer["query_time_ms"]))
+            phases = _phases_p50_ms(skip=1)  # the analytics rows the worker wrote after each answer
         finally:
             server.stop()
     return {
@@ -72,10 +74,24 @@ def run(*, products: int, photos: int, port: int, say: Any) -> dict[str, Any]:
         "cpu_count": os.cpu_count(), "server": "gunicorn, 1 worker (sync), local settings, DEBUG off",
         "bare_encoder_p50_ms": round(statistics.median(bare), 2),
         "server_query_time_p50_ms": round(statistics.median(served), 2),
+        "server_phases_p50_ms": phases,
         "client_p50_ms": round(statistics.median(client), 2),
         "server_over_bare": round(statistics.median(served) / statistics.median(bare), 3),
         "client_over_bare": round(statistics.median(client) / statistics.median(bare), 3),
     }  # fmt: skip
+
+
+def _phases_p50_ms(*, skip: int) -> dict[str, float]:
+    """Medians of the selector's own phases over the recorded searches, the first ``skip`` left
+    out: encode (the query's decode, validation, vector cache and encoders), search (SQL and
+    ranking) and load (the products of the hits)."""
+    rows = list(SearchEvent.objects.order_by("pk").values_list("encode_ms", "search_ms", "load_ms")[skip:])
+    if not rows:
+        return {}
+    return {
+        name: round(statistics.median(row[index] for row in rows), 2)
+        for index, name in enumerate(("encode", "search", "load"))
+    }
 
 
 def _start_gunicorn(database: dict[str, Any], media: Path, port: int, threads: int) -> processes.ChildProcess:
