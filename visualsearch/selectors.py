@@ -6,9 +6,10 @@ does the rest, which the benchmark calls directly with pre-computed vectors:
 1. The nearest photo (or product-text) vectors that pass the filters: by an exact scan for
    every signal when the filter matches at most ``SHOPLENS_SEARCH_EXACT_MAX_SHARE`` of the
    catalogue (and at least ``SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS``) products, else from the HNSW
-   index (iterative scan) of every signal but those only scored (``SHOPLENS_SEARCH_RESCORED_SIGNALS``:
-   the visual one while CLIP is there, so a photo query walks one graph); grouped to one row
-   per product.
+   index (iterative scan) of every signal but those only scored (``SHOPLENS_SEARCH_RESCORED_SIGNALS``,
+   empty by default: every signal walks its graph); grouped to one row per product. Each index
+   is asked for enough photos to hold the page's products when every product has the
+   catalogue's average number of photos.
 2. The union of those candidates is scored by every signal exactly, so a product found by one
    signal is judged by all; a product's score is its best photo. Steps 1 and 2 are one
    statement; only when a signal's nearest vectors hold too few distinct products does it ask
@@ -27,13 +28,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models.expressions import RawSQL
 
 from catalog import replicas
 from catalog.criteria import ProductCriteria
 from catalog.models import Product, ProductImage
 from visualsearch import events
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.search import hybrid, lexical, ranking, sql
+from visualsearch.search import candidates, hybrid, lexical, ranking, sql
 from visualsearch.search.encoding import encode_query
 from visualsearch.search.types import (
     IMAGE_SIGNALS,
@@ -47,9 +49,20 @@ from visualsearch.search.types import (
 
 
 def active_spaces() -> dict[tuple[str, str], EmbeddingSpace]:
-    """The searched space of each (encoder, modality)."""
-    spaces = EmbeddingSpace.objects.filter(status=SpaceStatus.ACTIVE)
+    """The searched space of each (encoder, modality), each with ``photos_per_product``: the
+    catalogue's photos per product by the planner's statistics (1 until they are gathered),
+    read in the same query."""
+    spaces = EmbeddingSpace.objects.filter(status=SpaceStatus.ACTIVE).annotate(
+        photos_per_product=RawSQL(PHOTOS_PER_PRODUCT_SQL, [])
+    )
     return {(space.encoder, space.modality): space for space in spaces}
+
+
+# reltuples is -1 for a table never vacuumed or analysed: the ratio then falls back to 1.
+PHOTOS_PER_PRODUCT_SQL = (
+    "SELECT greatest(1, i.reltuples / nullif(p.reltuples, 0)) FROM pg_class i, pg_class p "
+    "WHERE i.oid = 'catalog_productimage'::regclass AND p.oid = 'catalog_product'::regclass"
+)
 
 
 def search_products(*, query: SearchQuery, criteria: ProductCriteria, limit: int = 24) -> SearchResult:
@@ -129,6 +142,7 @@ def _search_vectors(
     boosts = settings.SHOPLENS_SEARCH_RERANK
     per_category = int(settings.SHOPLENS_SEARCH_MAX_PER_CATEGORY)
     wanted = limit * 3 if per_category else limit  # diversity drops some candidates
+    k = candidates.first_k(wanted, photos_per_product=candidates.photos_per_product(spaces, signals))
     product_filter = sql.product_filter_sql(criteria, exclude_product_ids=exclude_product_ids)
     database = replicas.current_database()  # raw SQL where the ORM reads (config/routers.py)
     with transaction.atomic(using=database), connections[database].cursor() as cursor:
@@ -139,21 +153,22 @@ def _search_vectors(
         prelude = None
         if not exact:
             prelude = sql.index_scan_settings_sql(
-                ef_search=max(int(settings.SHOPLENS_SEARCH_EF_SEARCH), _first_k(wanted)),
+                ef_search=max(int(settings.SHOPLENS_SEARCH_EF_SEARCH), k),
                 iterative_scan=settings.SHOPLENS_SEARCH_ITERATIVE_SCAN,
                 max_scan_tuples=int(settings.SHOPLENS_SEARCH_MAX_SCAN_TUPLES),
             )
         rows_by_signal = None
-        walking = signals if exact else _walking(signals)
+        walking = signals if exact else candidates.walking(signals)
         if len(signals) > 1:  # the usual case in one statement; a short signal asks again below
-            k = _first_k(wanted)
             scored = sql.nearest_and_scored(
                 cursor, signals, product_filter, k=k, exact=exact, prelude=prelude, walking=walking
             )
             if all(products >= wanted or read < k for products, read in scored.found.values()):
                 rows_by_signal = scored.similarities
         if rows_by_signal is None:
-            found = _candidates(cursor, walking, product_filter, wanted=wanted, exact=exact, prelude=prelude)
+            found = candidates.nearest(
+                cursor, walking, product_filter, wanted=wanted, k=k, exact=exact, prelude=prelude
+            )
             if len(signals) == 1:
                 rows_by_signal = found  # the index rows already hold each product's best photo
             else:
@@ -163,14 +178,18 @@ def _search_vectors(
         if text:  # products found by their words are scored by the vectors too
             hybrid_settings = settings.SHOPLENS_SEARCH_HYBRID
             words = lexical.lexical_matches(
-                cursor, text, product_filter, k=_first_k(wanted), trigram_threshold=hybrid_settings["TRIGRAM_THRESHOLD"]
+                cursor,
+                text,
+                product_filter,
+                k=candidates.first_k(wanted),
+                trigram_threshold=hybrid_settings["TRIGRAM_THRESHOLD"],
             )
             seen = {row[0] for rows in rows_by_signal.values() for row in rows}
             if missing := sorted(words.product_ids - seen):
                 for name, rows in sql.similarities(cursor, signals, missing).items():
                     rows_by_signal[name] = [*rows_by_signal[name], *rows]
-            candidates = {row[0] for rows in rows_by_signal.values() for row in rows} | words.product_ids
-            texts = lexical.product_texts(cursor, sorted(candidates)) if hybrid.colours_in(text) else {}
+            found_ids = {row[0] for rows in rows_by_signal.values() for row in rows} | words.product_ids
+            texts = lexical.product_texts(cursor, sorted(found_ids)) if hybrid.colours_in(text) else {}
 
     ranked = ranking.combine(
         rows_by_signal,
@@ -220,43 +239,6 @@ def _search_vectors(
         kind=kind,
         signals=tuple(signal.name for signal in signals),
     )
-
-
-def _candidates(
-    cursor,
-    signals: list[sql.Signal],
-    product_filter: sql.ProductFilterSql,
-    *,
-    wanted: int,
-    exact: bool,
-    prelude: tuple[str, list] | None,
-) -> dict[str, list[tuple[int, int | None, float]]]:
-    """Nearest products per signal; asks the index for more photos where too few products came back."""
-    k = _first_k(wanted)
-    found = sql.nearest_products(cursor, signals, product_filter, k=k, exact=exact, prelude=prelude)
-    for _ in range(2):
-        short = [s for s in signals if len(found[s.name][0]) < wanted and found[s.name][1] >= k]
-        if not short:
-            break
-        k *= 4
-        found |= sql.nearest_products(cursor, short, product_filter, k=k, exact=exact)
-    return {
-        name: [(product_id, image_id, 1.0 - distance) for product_id, image_id, distance in rows]
-        for name, (rows, _) in found.items()
-    }
-
-
-def _walking(signals: list[sql.Signal]) -> list[sql.Signal]:
-    """The signals whose HNSW index finds the candidates: all but those of
-    ``SHOPLENS_SEARCH_RESCORED_SIGNALS``, which are scored on the others' candidates only, unless
-    no other signal is left. One graph walk per photo query instead of one per signal. (An exact
-    scan, bounded by the filter, is done for every signal: it costs little and misses nothing.)"""
-    rescored = set(settings.SHOPLENS_SEARCH_RESCORED_SIGNALS)
-    return [signal for signal in signals if signal.name not in rescored] or signals
-
-
-def _first_k(wanted: int) -> int:
-    return max(int(settings.SHOPLENS_SEARCH_CANDIDATES), 2 * wanted)
 
 
 def _business_facts(product_ids: list[int]) -> dict[int, ranking.BusinessFacts]:

@@ -6,6 +6,7 @@ exact-duplicate photos, the visual encoder and the MiniLM text encoder.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ from tests.search_fixtures import photo
 from visualsearch.encoders import get_encoder
 from visualsearch.indexing import embed_images
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.search import sql
+from visualsearch.search import candidates, sql
 from visualsearch.search.encoding import encode_query
 from visualsearch.search.types import SIGNAL_SPACES, EmptyQuery, SearchQuery
 from visualsearch.selectors import active_spaces, search_products
@@ -277,10 +278,12 @@ def test_candidates_and_scores_in_one_statement_match_the_two_step_path(search_c
         assert [row[2] for row in one] == pytest.approx([row[2] for row in two])
 
 
-def test_a_signal_whose_nearest_photos_hold_too_few_products_asks_again(search_catalogue, settings):
+def test_a_signal_whose_nearest_photos_hold_too_few_products_asks_again(search_catalogue, settings, monkeypatch):
     crowd = product_with_drawn_photos(6, sku="CROWD", shape="circle", colour="red")
     embed_images(image_ids=crowd)
-    settings.SHOPLENS_SEARCH_CANDIDATES = 2  # k = 2 x limit = 4 photos, all of them CROWD's
+    # k = 2 x limit = 4 photos, all of them CROWD's, whatever the planner's statistics say
+    monkeypatch.setattr(candidates, "photos_per_product", lambda spaces, signals: 1.0)
+    settings.SHOPLENS_SEARCH_CANDIDATES = 2
     settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
     settings.SHOPLENS_SEARCH_RESCORED_SIGNALS = []  # whichever signal's index is short asks again
     query = ProductImage.objects.get(pk=crowd[0]).image.read()
@@ -289,3 +292,21 @@ def test_a_signal_whose_nearest_photos_hold_too_few_products_asks_again(search_c
     assert [hit.product.sku for hit in result.hits][:1] == ["CROWD"]
     assert len(result.hits) == 2
     assert sum("MATERIALIZED" in query["sql"] for query in captured) >= 2, "asked the index again"
+
+
+def test_the_index_is_asked_for_the_photos_of_the_wanted_products_at_once(search_catalogue, settings):
+    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    settings.SHOPLENS_SEARCH_CANDIDATES = 2
+    with connection.cursor() as cursor:
+        # Statistics of this transaction's catalogue (ANALYZE writes pg_class in place: later tests
+        # may see the same 2 photos per product, which only sizes their first index scan).
+        cursor.execute("ANALYZE catalog_product, catalog_productimage")
+    spaces = active_spaces()
+    assert [space.photos_per_product for space in spaces.values()] == [2.0] * len(spaces)  # 40 photos, 20 products
+
+    with CaptureQueriesContext(connection) as captured:
+        result = image_search(search_catalogue.photos[("star", "blue")][0], limit=5)
+    searches = [query["sql"] for query in captured if "MATERIALIZED" in query["sql"]]
+    assert len(searches) == 1, "one statement, no second scan"
+    assert set(re.findall(r"LIMIT (\d+)\)", searches[0])) == {"20"}  # 2 x 5 products x 2 photos each
+    assert len(result.hits) == 5
