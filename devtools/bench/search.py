@@ -97,7 +97,23 @@ def measure(
             report["source_hit_at_10"] = round(hits / queries, 4)
             report["exact_source_hit_at_10"] = round(exact_hits / queries, 4)
         log(f"{prefix or 'unfiltered '}done")
+    if only in (None, "unfiltered"):
+        report["new_connection_p50_ms"] = _new_connections(lambda index: run(index, ProductCriteria(), BOTH), queries)
     return report
+
+
+def _new_connections(search: Callable[[int], Any], queries: int, *, connections_: int = 5, each: int = 20) -> float:
+    """p50 of the first ``each`` searches on each of ``connections_`` new database connections:
+    what a web worker's first searches cost after it connects (a new backend faults in every
+    page of the buffer pool it touches, unless the pool is on huge pages)."""
+    timings = []
+    for round_ in range(connections_):
+        connection.close()
+        for index in range(each):
+            started = time.perf_counter()
+            search((round_ * each + index) % queries)
+            timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 2)
 
 
 def photo_query_vectors(*, spaces: Any, sources: np.ndarray, rng: np.random.Generator, noise: float, products: int,

@@ -1,0 +1,34 @@
+"""bench_search's latency and recall report on a tiny bench catalogue."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from devtools.databases import drop_database
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_search_reports_latency_recall_and_the_first_searches_of_new_connections() -> None:
+    database = connection.settings_dict["NAME"]
+    out = StringIO()
+    try:
+        call_command(
+            "bench_search", "--products", "300", "--queries", "5", "--only", "unfiltered", "--spaces", "clip,visual",
+            "--json", stdout=out, stderr=StringIO(),
+        )  # fmt: skip
+    finally:
+        drop_database(f"{database}_bench")
+
+    report = json.loads(out.getvalue())
+    assert report["n_products"] == 300 and report["n_queries"] == 5
+    assert 0 < report["p50_ms"] <= report["p95_ms"] and report["new_connection_p50_ms"] > 0
+    assert report["exact_source_hit_at_10"] == 1.0  # a second photo of a product finds it on the exact path
+    assert 0.5 <= report["recall_at_10"] <= 1.0
+    assert {"huge_pages_status", "shared_buffers"} <= set(report["server_settings"])
+    assert "filtered_p50_ms" not in report  # --only unfiltered
+    assert connection.settings_dict["NAME"] == database
