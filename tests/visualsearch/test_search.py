@@ -310,3 +310,16 @@ def test_the_index_is_asked_for_the_photos_of_the_wanted_products_at_once(search
     assert len(searches) == 1, "one statement, no second scan"
     assert set(re.findall(r"LIMIT (\d+)\)", searches[0])) == {"20"}  # 2 x 5 products x 2 photos each
     assert len(result.hits) == 5
+
+
+def test_the_index_walk_runs_without_memoize(search_catalogue, settings):
+    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    shown = "SELECT current_setting('enable_memoize'), current_setting('hnsw.ef_search')"
+    with connection.cursor() as cursor:
+        cursor.execute(shown)
+        assert cursor.fetchone() == ("on", "40")  # the server's defaults
+        image_search(search_catalogue.photos[("star", "blue")][0], limit=3)
+        # The search's settings last to the end of the transaction around it, here the test's.
+        # A Memoize node's hash table is sized for every product the index could return (see sql.py).
+        cursor.execute(shown)
+        assert cursor.fetchone() == ("off", "40")
