@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import connection
 
 from analytics.models import SearchEvent
 from catalog.changes import batched_changes
@@ -53,6 +54,8 @@ def run(*, products: int, photos: int, port: int, say: Any) -> dict[str, Any]:
             demo_catalogue_create(count=products, seed=7)
         indexing.embed_images(image_ids=list(ProductImage.objects.values_list("pk", flat=True)))
         indexing.embed_product_texts(product_ids=list(Product.objects.values_list("pk", flat=True)))
+        with connection.cursor() as cursor:  # the planner's statistics, as autovacuum keeps them in a live shop
+            cursor.execute("ANALYZE")
         server = _start_gunicorn(database, media, port, threads)
         try:
             _wait_until_up(port, server)
