@@ -119,7 +119,9 @@ def test_huge_pages_are_suggested_for_a_large_pool_on_4_kb_pages_only() -> None:
 def test_the_hint_reads_the_running_server() -> None:
     database = settings.DATABASES["default"]
     with psycopg.connect(host=str(database["HOST"]), user=str(database["USER"]), dbname="postgres") as conn:
-        status = conn.execute("SELECT current_setting('huge_pages_status')").fetchone()[0]
+        row = conn.execute("SELECT current_setting('huge_pages_status')").fetchone()
+        assert row is not None
+        status = row[0]
         hint = huge_pages_hint(conn)
     buffers = memory_settings().shared_buffers
     assert (hint is not None) == (status == "off" and buffers >= 1024 * MB)
