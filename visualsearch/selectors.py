@@ -153,7 +153,7 @@ def _search_vectors(
         prelude = None
         if not exact:
             prelude = sql.index_scan_settings_sql(
-                ef_search=max(int(settings.SHOPLENS_SEARCH_EF_SEARCH), k),
+                ef_search=candidates.ef_search(k),
                 iterative_scan=settings.SHOPLENS_SEARCH_ITERATIVE_SCAN,
                 max_scan_tuples=int(settings.SHOPLENS_SEARCH_MAX_SCAN_TUPLES),
             )

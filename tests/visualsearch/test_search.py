@@ -324,3 +324,16 @@ def test_the_index_walk_runs_without_memoize(search_catalogue, settings):
         # A Memoize node's hash table is sized for every product the index could return (see sql.py).
         cursor.execute(shown)
         assert cursor.fetchone() == ("off", "40")
+
+
+def test_a_shop_with_many_photos_a_product_and_a_long_page_stays_within_the_index_bounds(
+    search_catalogue, settings, monkeypatch
+):
+    settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS = 0
+    settings.SHOPLENS_SEARCH_MAX_PER_CATEGORY = 2  # 3 x limit candidates wanted
+    monkeypatch.setattr(candidates, "photos_per_product", lambda spaces, signals: 50.0)
+    with CaptureQueriesContext(connection) as captured:
+        result = image_search(search_catalogue.photos[("star", "blue")][0], limit=100)
+    prelude = next(q["sql"] for q in captured if "MATERIALIZED" in q["sql"]).split("; ", 1)[0]
+    assert "set_config('hnsw.ef_search', '1000', true)" in prelude  # pgvector's largest
+    assert result.hits and result.hits[0].product == search_catalogue.product("star", "blue")

@@ -46,11 +46,22 @@ def walking(signals: list[sql.Signal]) -> list[sql.Signal]:
     return [signal for signal in signals if signal.name not in rescored] or signals
 
 
+# pgvector's largest hnsw.ef_search; the first scan asks for no more photos than one walk can
+# return (a shop with many photos a product asks again, as before, when that is short).
+MAX_EF_SEARCH = 1000
+
+
 def first_k(wanted: int, *, photos_per_product: float = 1.0) -> int:
     """Photo vectors to ask each index for: enough for ``wanted`` products twice over at the
     catalogue's photos per product (a shopper's photo is near every photo of its product), so
     that one statement usually suffices."""
-    return max(int(settings.SHOPLENS_SEARCH_CANDIDATES), math.ceil(2 * wanted * photos_per_product))
+    scaled = min(MAX_EF_SEARCH, math.ceil(2 * wanted * photos_per_product))
+    return max(int(settings.SHOPLENS_SEARCH_CANDIDATES), 2 * wanted, scaled)
+
+
+def ef_search(k: int) -> int:
+    """``hnsw.ef_search`` for a walk asked for ``k`` vectors, within pgvector's bounds."""
+    return min(MAX_EF_SEARCH, max(int(settings.SHOPLENS_SEARCH_EF_SEARCH), k))
 
 
 def photos_per_product(spaces: Mapping[tuple[str, str], EmbeddingSpace], signals: list[sql.Signal]) -> float:
