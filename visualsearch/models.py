@@ -52,9 +52,12 @@ class ImageEmbedding(models.Model):
     """One vector per (photo, space). ``product`` is copied from the photo so a search can
     filter and group by product without going through the photo table."""
 
-    space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="image_embeddings")
+    # Lookups by space or by product use the indexes below, which lead with them: single-column
+    # indexes would only cost writes and disk (and the planner took the product one for the exact
+    # path, fetching the other spaces' rows too: 5 % slower at 100 000 products).
+    space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="image_embeddings", db_index=False)
     image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="embeddings")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_embeddings")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_embeddings", db_index=False)
     content_sha256 = models.CharField(max_length=64)
     # Half precision, no fixed width: each space's partial HNSW index casts to its own dimension.
     vector = HalfPrecisionVectorField()
