@@ -48,9 +48,18 @@ class EmbeddingSpace(models.Model):
         return f"{self.table}_hnsw_{self.pk}"
 
 
+# A copy of ``catalog_product.category_id`` on every vector row, kept by the database's
+# triggers (migration 0008): set on insert, followed when a product moves to another category
+# or its category is deleted. With the (space, category) index it lets the exact scan of a
+# category filter read that category's vectors in one index range instead of one index descent
+# per product (visualsearch.search.sql).
+PRODUCT_CATEGORY_HELP = "The product's category, copied by a database trigger (not edited here)."
+
+
 class ImageEmbedding(models.Model):
     """One vector per (photo, space). ``product`` is copied from the photo so a search can
-    filter and group by product without going through the photo table."""
+    filter and group by product without going through the photo table; so is the product's
+    category (``product_category_id``, by a trigger)."""
 
     # Lookups by space or by product use the indexes below, which lead with them: single-column
     # indexes would only cost writes and disk (and the planner took the product one for the exact
@@ -58,6 +67,7 @@ class ImageEmbedding(models.Model):
     space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="image_embeddings", db_index=False)
     image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="embeddings")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_embeddings", db_index=False)
+    product_category_id = models.BigIntegerField(null=True, editable=False, help_text=PRODUCT_CATEGORY_HELP)
     content_sha256 = models.CharField(max_length=64)
     # Half precision, no fixed width: each space's partial HNSW index casts to its own dimension.
     vector = HalfPrecisionVectorField()
@@ -68,6 +78,7 @@ class ImageEmbedding(models.Model):
         indexes = [
             models.Index(fields=["space", "content_sha256"], name="image_embedding_sha_idx"),
             models.Index(fields=["product", "space"], name="image_embedding_product_idx"),
+            models.Index(fields=["space", "product_category_id"], name="image_embedding_category_idx"),
         ]
 
     def __str__(self) -> str:
@@ -77,12 +88,14 @@ class ImageEmbedding(models.Model):
 class ProductTextEmbedding(models.Model):
     space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="text_embeddings")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="text_embeddings")
+    product_category_id = models.BigIntegerField(null=True, editable=False, help_text=PRODUCT_CATEGORY_HELP)
     text_sha256 = models.CharField(max_length=64)
     vector = HalfPrecisionVectorField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["space", "product"], name="text_embedding_unique")]
+        indexes = [models.Index(fields=["space", "product_category_id"], name="text_embedding_category_idx")]
 
     def __str__(self) -> str:
         return f"product {self.product_id} text in space {self.space_id}"

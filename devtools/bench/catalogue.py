@@ -12,6 +12,7 @@ Rows go in with COPY (vectors in binary) and the HNSW indexes are built after lo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Collection
@@ -71,8 +72,10 @@ def build_catalogue(
     data: str = "random",
     m: int | None = None,
     ef_construction: int | None = None,
+    hnsw: bool = True,
 ) -> dict[str, float]:
-    """``data``: "random" clusters (below) or "structured" (devtools/bench/vectors.py).
+    """``hnsw`` False leaves the HNSW indexes out (the exact path does not read them).
+    ``data``: "random" clusters (below) or "structured" (devtools/bench/vectors.py).
     ``storage``: "default" is the schema the migrations create (vectors inline, STORAGE MAIN);
     "external" is pgvector's own default (vectors in TOAST), "plain" forces them inline.
     ``m``/``ef_construction``: the HNSW build parameters (default: the settings'). Returns the
@@ -143,7 +146,8 @@ def build_catalogue(
             )
             _load_vectors(cursor, spec, space_id, products, rng, now, source)
         seconds["load"] = round(time.perf_counter() - started, 1)
-    seconds |= rebuild_indexes(m=m, ef_construction=ef_construction, maintenance_work_mem=maintenance_work_mem)
+    if hnsw:
+        seconds |= rebuild_indexes(m=m, ef_construction=ef_construction, maintenance_work_mem=maintenance_work_mem)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return seconds
@@ -217,7 +221,7 @@ def _load_vectors(cursor, spec: SpaceSpec, space_id: int, products: int, rng, no
                 )
                 block /= np.linalg.norm(block, axis=1, keepdims=True)
             for offset, pid in enumerate(range(start, stop)):
-                sha = f"{pid:064x}"
+                sha = hashlib.sha256(b"%d" % pid).hexdigest()  # random hex, as a photo's: zero-padded ids compress
                 vector = HalfVector(block[offset])
                 if spec.modality == "image":
                     copy.write_row([space_id, pid, pid, sha, vector, now])

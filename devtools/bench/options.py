@@ -30,6 +30,10 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--maintenance-work-mem", default="1500MB", help="for building the HNSW indexes (e.g. 8GB for 1M products)"
     )
+    parser.add_argument(
+        "--without-hnsw", action="store_true",
+        help="build without HNSW indexes, to measure the exact path of filters only (needs --only filtered)",
+    )  # fmt: skip
     parser.add_argument("--m", type=int, default=None, help="HNSW m (default SHOPLENS_INDEX_HNSW_M)")
     parser.add_argument("--ef-construction", type=int, default=None, help="HNSW ef_construction")
     parser.add_argument(

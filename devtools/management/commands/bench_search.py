@@ -41,6 +41,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if (options["replica"] or options["only"] == "clients") and not options["clients"]:
             raise CommandError("--replica and --only clients need --clients")
+        if options["without_hnsw"] and options["only"] != "filtered":
+            raise CommandError("--without-hnsw measures the exact path only: add --only filtered")
         widths = {"clip": ("image", 512), "visual": ("image", options["visual_dim"]), "text": ("text", 384)}
         specs = [SpaceSpec(name, *widths[name]) for name in options["spaces"].split(",")]
         storage = options["vector_storage"]
@@ -49,13 +51,15 @@ class Command(BaseCommand):
         with database_beside("_bench", fresh=False):
             if (
                 options["rebuild"]
+                or options["without_hnsw"]
                 or catalogue.catalogue_size(specs, storage=storage, data=options["data"]) != options["products"]
             ):
                 self._log(options, f"Building {options['products']} products in {connection.settings_dict['NAME']}")
                 started = time.perf_counter()
                 build_seconds = catalogue.build_catalogue(
                     products=options["products"], specs=specs, seed=options["seed"], storage=storage,
-                    maintenance_work_mem=options["maintenance_work_mem"], data=options["data"], **index,
+                    maintenance_work_mem=options["maintenance_work_mem"], data=options["data"],
+                    hnsw=not options["without_hnsw"], **index,
                 ) | {"total": round(time.perf_counter() - started, 1)}  # fmt: skip
             elif options["reindex"]:
                 self._log(options, f"Rebuilding the indexes of {options['reindex']}")
