@@ -6,7 +6,7 @@ import json
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from devtools.databases import drop_database
@@ -32,3 +32,21 @@ def test_bench_search_reports_latency_recall_and_the_first_searches_of_new_conne
     assert {"huge_pages_status", "shared_buffers"} <= set(report["server_settings"])
     assert "filtered_p50_ms" not in report  # --only unfiltered
     assert connection.settings_dict["NAME"] == database
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_catalogue_without_hnsw_indexes_measures_the_exact_path_of_filters() -> None:
+    database = connection.settings_dict["NAME"]
+    with pytest.raises(CommandError, match="--only filtered"):
+        call_command("bench_search", "--products", "200", "--without-hnsw", stdout=StringIO(), stderr=StringIO())
+    out = StringIO()
+    try:
+        call_command(
+            "bench_search", "--products", "2000", "--queries", "3", "--only", "filtered", "--spaces", "clip,visual",
+            "--without-hnsw", "--json", stdout=out, stderr=StringIO(),
+        )  # fmt: skip
+    finally:
+        drop_database(f"{database}_bench")
+    report = json.loads(out.getvalue())
+    assert "index_clip" not in report["build_seconds"] and report["filtered_recall_at_10"] == 1.0
+    assert report["filtered_full_pages"] == 1.0 and "p50_ms" not in report
