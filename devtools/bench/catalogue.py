@@ -62,6 +62,9 @@ def catalogue_size(specs: list[SpaceSpec], *, storage: str = "default", data: st
     return products if have == {(s.encoder, s.modality, s.dimension) for s in specs} and products else None
 
 
+HNSW_INDEX_NAMES = "%\\_hnsw\\_%"  # LIKE pattern of the spaces' index names (EmbeddingSpace.index_name)
+
+
 def build_catalogue(
     *,
     products: int,
@@ -91,7 +94,7 @@ def build_catalogue(
     started = time.perf_counter()
     with raw.cursor() as cursor:
         # Indexes are built after loading; an HNSW index left from an earlier build would make COPY crawl.
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", ["%\\_hnsw\\_%"])
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", [HNSW_INDEX_NAMES])
         for (index_name,) in cursor.fetchall():
             cursor.execute(f'DROP INDEX IF EXISTS "{index_name}"')
         cursor.execute(
@@ -151,6 +154,14 @@ def build_catalogue(
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return seconds
+
+
+def hnsw_missing() -> bool:
+    """Whether a space of the bench catalogue has no HNSW index (built with ``hnsw=False``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", [HNSW_INDEX_NAMES])
+        present = {name for (name,) in cursor.fetchall()}
+    return any(space.index_name not in present for space in EmbeddingSpace.objects.all())
 
 
 def rebuild_indexes(

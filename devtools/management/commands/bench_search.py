@@ -52,6 +52,7 @@ class Command(BaseCommand):
             if (
                 options["rebuild"]
                 or options["without_hnsw"]
+                or catalogue.hnsw_missing()  # left out by an earlier --without-hnsw
                 or catalogue.catalogue_size(specs, storage=storage, data=options["data"]) != options["products"]
             ):
                 self._log(options, f"Building {options['products']} products in {connection.settings_dict['NAME']}")
