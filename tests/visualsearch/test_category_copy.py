@@ -52,7 +52,7 @@ def _copies(product: Product) -> set[int | None]:
 
 
 def test_vectors_carry_their_products_category_and_follow_it() -> None:
-    shoes, bags = CategoryFactory(name="Shoes"), CategoryFactory(name="Bags")
+    shoes, bags = CategoryFactory.create(name="Shoes"), CategoryFactory.create(name="Bags")
     product = _embedded_product(shoes, sku="COPY-1")
     assert _copies(product) == {shoes.pk}
 
@@ -65,7 +65,7 @@ def test_vectors_carry_their_products_category_and_follow_it() -> None:
 
 
 def test_deleting_a_category_clears_the_copies_with_the_products_category() -> None:
-    shoes = CategoryFactory(name="Shoes")
+    shoes = CategoryFactory.create(name="Shoes")
     product = _embedded_product(shoes, sku="COPY-2")
     shoes.delete()
     product.refresh_from_db()
@@ -79,9 +79,9 @@ def test_a_product_without_category_has_vectors_without_one() -> None:
 
 def test_a_category_filter_reads_the_vectors_of_its_sub_tree_by_their_category(settings) -> None:
     settings.SHOPLENS_SEARCH_WEIGHTS = {**settings.SHOPLENS_SEARCH_WEIGHTS, "image": {"clip": 1.0}}
-    root = CategoryFactory(name="Shoes")
-    leaf = CategoryFactory(name="Boots", parent=root)
-    other = CategoryFactory(name="Bags")
+    root = CategoryFactory.create(name="Shoes")
+    leaf = CategoryFactory.create(name="Boots", parent=root)
+    other = CategoryFactory.create(name="Bags")
     boots = _embedded_product(leaf, sku="COPY-4")
     _embedded_product(other, sku="COPY-5")
     query = {"clip": np.array([1, 0, 0, 0], dtype=np.float32)}
