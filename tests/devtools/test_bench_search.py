@@ -12,19 +12,21 @@ from django.db import connection
 from devtools.databases import drop_database
 
 
+def _bench(*args: str) -> dict:
+    """bench_search's JSON report on the photo spaces, with these options."""
+    out = StringIO()
+    call_command("bench_search", "--spaces", "clip,visual", "--json", *args, stdout=out, stderr=StringIO())
+    return json.loads(out.getvalue())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_bench_search_reports_latency_recall_and_the_first_searches_of_new_connections() -> None:
     database = connection.settings_dict["NAME"]
-    out = StringIO()
     try:
-        call_command(
-            "bench_search", "--products", "300", "--queries", "5", "--only", "unfiltered", "--spaces", "clip,visual",
-            "--json", stdout=out, stderr=StringIO(),
-        )  # fmt: skip
+        report = _bench("--products", "300", "--queries", "5", "--only", "unfiltered")
     finally:
         drop_database(f"{database}_bench")
 
-    report = json.loads(out.getvalue())
     assert report["n_products"] == 300 and report["n_queries"] == 5
     assert 0 < report["p50_ms"] <= report["p95_ms"] and report["new_connection_p50_ms"] > 0
     assert report["exact_source_hit_at_10"] == 1.0  # a second photo of a product finds it on the exact path
@@ -39,20 +41,11 @@ def test_a_catalogue_without_hnsw_indexes_measures_the_exact_path_of_filters() -
     database = connection.settings_dict["NAME"]
     with pytest.raises(CommandError, match="--only filtered"):
         call_command("bench_search", "--products", "200", "--without-hnsw", stdout=StringIO(), stderr=StringIO())
-    out = StringIO()
     try:
-        call_command(
-            "bench_search", "--products", "2000", "--queries", "3", "--only", "filtered", "--spaces", "clip,visual",
-            "--without-hnsw", "--json", stdout=out, stderr=StringIO(),
-        )  # fmt: skip
-        later = StringIO()
-        call_command(
-            "bench_search", "--products", "2000", "--queries", "3", "--only", "unfiltered", "--spaces", "clip,visual",
-            "--json", stdout=later, stderr=StringIO(),
-        )  # fmt: skip
+        report = _bench("--products", "2000", "--queries", "3", "--only", "filtered", "--without-hnsw")
+        later = _bench("--products", "2000", "--queries", "3", "--only", "unfiltered")
     finally:
         drop_database(f"{database}_bench")
-    report = json.loads(out.getvalue())
     assert "index_clip" not in report["build_seconds"] and report["filtered_recall_at_10"] == 1.0
     assert report["filtered_full_pages"] == 1.0 and "p50_ms" not in report
-    assert "index_clip" in json.loads(later.getvalue())["build_seconds"]  # the next run builds the indexes
+    assert "index_clip" in later["build_seconds"]  # the next run builds the indexes
