@@ -1,4 +1,4 @@
-"""Fitting the visual encoder's PCA-whitening on the shop's own photos.
+"""Fitting the visual encoder's PCA-whitening, or its rotation, on the shop's own photos.
 
 The photos are encoded without any whitening (the encoder as configured, ``WHITENING`` left
 out), so a whitening is always fitted on what it will be applied to. The result is a file; the
@@ -21,7 +21,7 @@ from catalog.imaging import ImageRejected, read_image
 from catalog.models import ProductImage
 from visualsearch.encoders import encoder_config
 from visualsearch.encoders.visual import whitened_version
-from visualsearch.encoders.whitening import WhiteningError, fit_whitening
+from visualsearch.encoders.whitening import WhiteningError, energy_share, fit_rotation, fit_whitening
 from visualsearch.evaluation import in_split
 
 ENCODER = "visual"
@@ -35,12 +35,18 @@ class WhiteningFit:
     components: int
     dimension: int  # of the whitened vectors the encoder will store
     version: str  # the encoder version once VISUAL_WHITENING points at ``path``
+    index_dimensions: int = 0  # a rotation's: leading components the HNSW index covers
+    index_energy: float | None = None  # their share of the fitted photos' squared norm
 
 
 def fit_visual_whitening(
-    *, output: Path, components: int = 256, shrinkage: float = 1.0, split: str = "all", max_photos: int = 20000
-) -> WhiteningFit:
-    """Encode up to ``max_photos`` distinct photos of the products in ``split``, fit, write ``output``."""
+    *, output: Path, components: int = 256, shrinkage: float = 1.0, split: str = "all", max_photos: int = 20000,
+    rotation: bool = False, index_dimensions: int = 0,
+) -> WhiteningFit:  # fmt: skip
+    """Encode up to ``max_photos`` distinct photos of the products in ``split``, fit, write
+    ``output``: a whitening of ``components``, or with ``rotation`` a rotation of every CNN
+    component whose leading ``index_dimensions`` the HNSW index covers (``components`` and
+    ``shrinkage`` unused)."""
     config = encoder_config(ENCODER)
     config = dataclasses.replace(config, options=tuple(item for item in config.options if item[0] != "WHITENING"))
     encoder = import_string(config.backend)(config)
@@ -74,9 +80,13 @@ def fit_visual_whitening(
     flush()
     if not rows:
         raise WhiteningError(f"No readable photo of the products in split {split!r} to fit on.")
-    whitening = fit_whitening(
-        np.concatenate(rows), components=components, shrinkage=shrinkage, source_version=encoder.base_version
-    )
+    fitted = np.concatenate(rows)
+    if rotation:
+        whitening = fit_rotation(fitted, source_version=encoder.base_version, index_dimensions=index_dimensions)
+    else:
+        whitening = fit_whitening(
+            fitted, components=components, shrinkage=shrinkage, source_version=encoder.base_version
+        )
     content = whitening.to_bytes()
     output = output.expanduser().resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -91,4 +101,6 @@ def fit_visual_whitening(
         components=whitening.components,
         dimension=encoder.dimension - int(whitening.mean.shape[0]) + whitening.components,
         version=whitened_version(encoder.base_version, whitening.components, content_hash),
+        index_dimensions=whitening.index_dimensions,
+        index_energy=energy_share(fitted, whitening, index_dimensions) if whitening.index_dimensions else None,
     )

@@ -22,6 +22,12 @@ class EmbeddingSpace(models.Model):
     model_name = models.CharField(max_length=255)
     model_version = models.CharField(max_length=255)
     dimension = models.PositiveIntegerField()
+    # A space whose encoder orders its components by energy (a fitted rotation,
+    # visualsearch.encoders.whitening) can have its HNSW index over the leading ones only: a
+    # smaller, faster graph for candidates, which search then scores on the whole vector.
+    index_dimension = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leading components the HNSW index covers; empty: all of them."
+    )
     modality = models.CharField(max_length=8, choices=[("image", "Image"), ("text", "Text")], default="image")
     status = models.CharField(max_length=10, choices=SpaceStatus.choices, default=SpaceStatus.BUILDING)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -46,6 +52,15 @@ class EmbeddingSpace(models.Model):
     @property
     def index_name(self) -> str:
         return f"{self.table}_hnsw_{self.pk}"
+
+
+def indexed_vector_sql(column: str, dimension: int, index_dimension: int | None) -> str:
+    """The expression a space's HNSW index is over, and that a nearest-neighbour query orders
+    by to use it: the half-precision ``column`` cast to the space's width, or its leading
+    ``index_dimension`` components."""
+    if index_dimension and index_dimension < dimension:
+        return f"subvector({column}, 1, {int(index_dimension)})::halfvec({int(index_dimension)})"
+    return f"{column}::halfvec({int(dimension)})"
 
 
 # A copy of ``catalog_product.category_id`` on every vector row, kept by the database's

@@ -35,7 +35,7 @@ from catalog.criteria import ProductCriteria
 from catalog.models import Product, ProductImage
 from visualsearch import events
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.search import candidates, hybrid, lexical, ranking, sql
+from visualsearch.search import candidates, filtering, hybrid, lexical, ranking, sql
 from visualsearch.search.encoding import encode_query
 from visualsearch.search.types import (
     IMAGE_SIGNALS,
@@ -130,7 +130,7 @@ def _search_vectors(
     _check_limit(limit)
     spaces = active_spaces() if spaces is None else spaces
     signals = [
-        sql.Signal(name, space.pk, int(space.dimension), space.modality, normalise(vector))
+        sql.Signal(name, space.pk, int(space.dimension), space.modality, normalise(vector), space.index_dimension)
         for name, vector in vectors.items()
         if (space := spaces.get(SIGNAL_SPACES[name])) is not None and len(vector) == space.dimension
     ]
@@ -143,10 +143,10 @@ def _search_vectors(
     per_category = int(settings.SHOPLENS_SEARCH_MAX_PER_CATEGORY)
     wanted = limit * 3 if per_category else limit  # diversity drops some candidates
     k = candidates.first_k(wanted, photos_per_product=candidates.photos_per_product(spaces, signals))
-    product_filter = sql.product_filter_sql(criteria, exclude_product_ids=exclude_product_ids)
+    product_filter = filtering.product_filter_sql(criteria, exclude_product_ids=exclude_product_ids)
     database = replicas.current_database()  # raw SQL where the ORM reads (config/routers.py)
     with transaction.atomic(using=database), connections[database].cursor() as cursor:
-        exact = product_filter.selective and sql.exact_scan_fits(
+        exact = product_filter.selective and filtering.exact_scan_fits(
             cursor, product_filter, floor=int(settings.SHOPLENS_SEARCH_EXACT_MAX_PRODUCTS),
             share=float(settings.SHOPLENS_SEARCH_EXACT_MAX_SHARE),
         )  # fmt: skip

@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from catalog.models import IndexingStatus, Product, ProductImage
 from visualsearch.encoders import IMAGE, TEXT, load_encoders
-from visualsearch.models import EmbeddingSpace, ImageEmbedding, ProductTextEmbedding, SpaceStatus
+from visualsearch.models import (
+    EmbeddingSpace,
+    ImageEmbedding,
+    ProductTextEmbedding,
+    SpaceStatus,
+    indexed_vector_sql,
+)
 
 if TYPE_CHECKING:
     from visualsearch.encoders.base import Encoder
@@ -48,6 +54,7 @@ def space_for_encoder(*, encoder: Encoder, modality: str) -> EmbeddingSpace:
                 defaults={
                     "model_name": encoder.model_name,
                     "dimension": encoder.dimension,
+                    "index_dimension": encoder.index_dimension,
                     "status": SpaceStatus.BUILDING if has_active else SpaceStatus.ACTIVE,
                     "activated_at": None if has_active else timezone.now(),
                 },
@@ -67,15 +74,16 @@ def space_for_encoder(*, encoder: Encoder, modality: str) -> EmbeddingSpace:
 
 def hnsw_index_sql(
     *, table: str, index_name: str, dimension: int, space_id: int, m: int | None = None,
-    ef_construction: int | None = None,
+    ef_construction: int | None = None, index_dimension: int | None = None,
 ) -> str:  # fmt: skip
-    """The partial HNSW index (cosine distance, half precision) of one embedding space; ``m`` and
+    """The partial HNSW index (cosine distance, half precision) of one embedding space, over
+    the whole vector or its leading ``index_dimension`` components; ``m`` and
     ``ef_construction`` default to ``SHOPLENS_INDEX_HNSW_M`` / ``_EF_CONSTRUCTION``."""
     m = int(settings.SHOPLENS_INDEX_HNSW_M if m is None else m)
     ef_construction = int(settings.SHOPLENS_INDEX_HNSW_EF_CONSTRUCTION if ef_construction is None else ef_construction)
     return (
         f'CREATE INDEX IF NOT EXISTS "{index_name}" ON "{table}" '
-        f"USING hnsw ((vector::halfvec({int(dimension)})) halfvec_cosine_ops) "
+        f"USING hnsw (({indexed_vector_sql('vector', dimension, index_dimension)}) halfvec_cosine_ops) "
         f"WITH (m = {m}, ef_construction = {ef_construction}) WHERE space_id = {int(space_id)}"
     )
 
@@ -84,7 +92,13 @@ def space_ensure_index(*, space: EmbeddingSpace) -> None:
     """Create the space's partial HNSW index if it does not exist."""
     with connection.cursor() as cursor:
         cursor.execute(
-            hnsw_index_sql(table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk)
+            hnsw_index_sql(
+                table=space.table,
+                index_name=space.index_name,
+                dimension=space.dimension,
+                space_id=space.pk,
+                index_dimension=space.index_dimension,
+            )
         )
 
 

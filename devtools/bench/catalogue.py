@@ -24,6 +24,7 @@ from django.db import connection
 from pgvector import HalfVector
 
 from devtools.bench import vectors
+from visualsearch.encoders.whitening import fit_rotation
 from visualsearch.models import EmbeddingSpace, SpaceStatus
 from visualsearch.spaces import hnsw_index_sql
 
@@ -39,11 +40,14 @@ DATA_VERSION = "bench-clustered-v3"  # stored as the spaces' model_version; a ch
 
 
 class SpaceSpec(NamedTuple):
-    """One embedding space of the synthetic catalogue."""
+    """One embedding space of the synthetic catalogue; with ``index_dimension`` its vectors are
+    rotated as a fitted rotation would store them and its HNSW index covers that many leading
+    components (``EmbeddingSpace.index_dimension``)."""
 
     encoder: str
     modality: str
     dimension: int
+    index_dimension: int | None = None
 
 
 def data_version(storage: str, data: str = "random") -> str:
@@ -58,8 +62,8 @@ def catalogue_size(specs: list[SpaceSpec], *, storage: str = "default", data: st
         products = cursor.fetchone()[0]
     spaces = EmbeddingSpace.objects.filter(status=SpaceStatus.ACTIVE)
     version = data_version(storage, data)
-    have = {(s.encoder, s.modality, s.dimension) for s in spaces if s.model_version == version}
-    return products if have == {(s.encoder, s.modality, s.dimension) for s in specs} and products else None
+    have = {(s.encoder, s.modality, s.dimension, s.index_dimension) for s in spaces if s.model_version == version}
+    return products if have == set(specs) and products else None
 
 
 HNSW_INDEX_NAMES = "%\\_hnsw\\_%"  # LIKE pattern of the spaces' index names (EmbeddingSpace.index_name)
@@ -129,21 +133,19 @@ def build_catalogue(
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         for spec in specs:
             cursor.execute(
-                "INSERT INTO visualsearch_embeddingspace (encoder, model_name, model_version, dimension, modality, "
-                "status, created_at, activated_at) VALUES (%s, %s, %s, %s, %s, 'active', %s, %s) RETURNING id",
+                "INSERT INTO visualsearch_embeddingspace (encoder, model_name, model_version, dimension, "
+                "index_dimension, modality, status, created_at, activated_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, 'active', %s, %s) RETURNING id",
                 [
-                    spec.encoder,
-                    f"random-{spec.encoder}",
-                    data_version(storage, data),
-                    spec.dimension,
-                    spec.modality,
-                    now,
-                    now,
+                    spec.encoder, f"random-{spec.encoder}", data_version(storage, data), spec.dimension,
+                    spec.index_dimension, spec.modality, now, now,
                 ],
-            )
+            )  # fmt: skip
             space_id = cursor.fetchone()[0]
             source = (
-                vectors.for_space(spec.encoder, spec.dimension, products=products, seed=seed)
+                vectors.for_space(
+                    spec.encoder, spec.dimension, products=products, seed=seed, rotated=bool(spec.index_dimension)
+                )
                 if data != "random"
                 else None
             )
@@ -183,7 +185,7 @@ def rebuild_indexes(
             cursor.execute(
                 hnsw_index_sql(
                     table=space.table, index_name=space.index_name, dimension=space.dimension, space_id=space.pk,
-                    m=m, ef_construction=ef_construction,
+                    m=m, ef_construction=ef_construction, index_dimension=space.index_dimension,
                 )
             )  # fmt: skip
             seconds[f"index_{space.encoder}"] = round(time.perf_counter() - started, 1)
@@ -220,6 +222,12 @@ def _load_vectors(cursor, spec: SpaceSpec, space_id: int, products: int, rng, no
         )
         types = ["bigint", "bigint", "varchar", "halfvec", "timestamptz"]
     centres = random_unit_vectors(rng, CLUSTERS, spec.dimension)
+    if spec.index_dimension and source is None:  # rotated: the centres (the noise is isotropic)
+        sample_ids = np.arange(1, min(products, vectors.ROTATION_SAMPLE) + 1)
+        sample = centres[cluster_of(sample_ids)] + SPREAD * random_unit_vectors(
+            np.random.default_rng([spec.dimension, 2]), len(sample_ids), spec.dimension
+        )
+        centres = centres @ fit_rotation(sample, source_version="bench").projection
     with cursor.copy(statement) as copy:
         copy.set_types(types)
         for start in range(1, products + 1, CHUNK):

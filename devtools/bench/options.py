@@ -16,6 +16,10 @@ def add_arguments(parser: CommandParser) -> None:
         "--spaces", default="clip,visual,text", help="spaces to build (photo queries use clip and visual only)"
     )
     parser.add_argument("--visual-dim", type=int, default=1308, help="visual encoder width (1280 CNN + 28 colour)")
+    parser.add_argument(
+        "--visual-index-dimensions", type=int, default=None, metavar="P",
+        help="store the visual vectors rotated (fit_visual_whitening --rotation) and index their first P components",
+    )  # fmt: skip
     parser.add_argument("--ef-search", type=int, default=None)
     parser.add_argument("--max-scan-tuples", type=int, default=None)
     parser.add_argument("--exact-max-products", type=int, default=None)

@@ -128,7 +128,10 @@ def _queries(data: str, space: Any, sources: np.ndarray, rng: np.random.Generato
     stored = _stored(space.pk, sources)
     if data == "random":
         return _noisy(stored, rng, noise)
-    return vectors.for_space(space.encoder, int(space.dimension), products=products, seed=seed).photos_of(stored, rng)
+    generator = vectors.for_space(
+        space.encoder, int(space.dimension), products=products, seed=seed, rotated=bool(space.index_dimension)
+    )
+    return generator.photos_of(stored, rng)
 
 
 def _ids(result: Any) -> list[int]:

@@ -7,6 +7,7 @@ import numpy as np
 from django.db import connection
 
 from devtools.bench import vectors
+from visualsearch.models import EmbeddingSpace
 
 PRECISION_SAMPLE = 100_000  # catalogue vectors compared in float32 and float16 (numpy, in memory)
 
@@ -36,6 +37,11 @@ def index_parameters() -> dict[str, list[str]]:
             "WHERE a.amname = 'hnsw' ORDER BY c.relname"
         )
         return {name: list(options or []) for name, options in cursor.fetchall()}
+
+
+def index_dimensions() -> dict[str, int | None]:
+    """Each space's ``index_dimension``: the leading components its HNSW index covers (None: all)."""
+    return dict(EmbeddingSpace.objects.order_by("pk").values_list("encoder", "index_dimension"))
 
 
 def half_precision_changes(*, products: int, seed: int, queries: int = 200) -> dict[str, dict[str, int]]:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visualsearch.encoders.whitening import fit_rotation
+
 
 @dataclass(frozen=True)
 class Structure:
@@ -58,12 +60,24 @@ FITTED: dict[str, Structure] = {
 DATA_VERSION = "bench-structured-v2"  # the spaces' model_version; a change of FITTED needs a new one
 
 
-def for_space(encoder: str, dimension: int, *, products: int, seed: int) -> StructuredVectors:
+ROTATION_SAMPLE = 20_000  # vectors a rotation is fitted on, as fit_visual_whitening --rotation reads photos
+
+
+def for_space(encoder: str, dimension: int, *, products: int, seed: int, rotated: bool = False) -> StructuredVectors:
     """The generator of one space: its fitted structure (CLIP, with no real vectors to measure
-    here, takes the visual space's), seeded per space so that spaces differ but families agree."""
+    here, takes the visual space's), seeded per space so that spaces differ but families agree.
+    ``rotated``: its vectors as an encoder with a fitted rotation stores them (the rotation
+    fitted on the first ``ROTATION_SAMPLE`` products, by the code the encoder's fit uses)."""
     structure = FITTED.get(encoder, FITTED["visual"])
     offset = sorted(FITTED).index(encoder) if encoder in FITTED else len(FITTED)
-    return StructuredVectors(dimension=dimension, products=products, structure=structure, seed=seed * 101 + offset)
+
+    def generator() -> StructuredVectors:
+        return StructuredVectors(dimension=dimension, products=products, structure=structure, seed=seed * 101 + offset)
+
+    if not rotated:
+        return generator()
+    sample = generator().vectors(np.arange(1, min(products, ROTATION_SAMPLE) + 1))
+    return generator().rotate(fit_rotation(sample, source_version="bench").projection)
 
 
 class StructuredVectors:
@@ -86,6 +100,14 @@ class StructuredVectors:
             structure.family_scale / np.sqrt(structure.family_dims)
         )
         self._rng = np.random.default_rng([seed, 1])
+
+    def rotate(self, rotation: np.ndarray) -> StructuredVectors:
+        """Generate ``x @ rotation`` from now on (the floor is isotropic, so it stays as it is)."""
+        self.mean = self.mean @ rotation
+        self.family_basis, self.variant_basis, self.view_basis = (
+            rotation.T @ basis for basis in (self.family_basis, self.variant_basis, self.view_basis)
+        )
+        return self
 
     def family_of(self, product_ids: np.ndarray) -> np.ndarray:
         return (np.asarray(product_ids) - 1) // self.structure.family_size

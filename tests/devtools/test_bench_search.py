@@ -49,3 +49,16 @@ def test_a_catalogue_without_hnsw_indexes_measures_the_exact_path_of_filters() -
     assert "index_clip" not in report["build_seconds"] and report["filtered_recall_at_10"] == 1.0
     assert report["filtered_full_pages"] == 1.0 and "p50_ms" not in report
     assert "index_clip" in later["build_seconds"]  # the next run builds the indexes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_visual_space_can_be_rotated_and_indexed_over_its_leading_components() -> None:
+    database = connection.settings_dict["NAME"]
+    try:
+        report = _bench(
+            "--products", "2000", "--queries", "5", "--only", "unfiltered", "--visual-index-dimensions", "64"
+        )
+    finally:
+        drop_database(f"{database}_bench")
+    assert report["index_dimensions"] == {"clip": None, "visual": 64}
+    assert report["exact_source_hit_at_10"] == 1.0 and report["recall_at_10"] >= 0.8

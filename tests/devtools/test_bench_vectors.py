@@ -50,3 +50,15 @@ def test_the_generator_is_deterministic() -> None:
     first = for_space("text", 384, products=100, seed=4).vectors(np.arange(1, 101))
     again = for_space("text", 384, products=100, seed=4).vectors(np.arange(1, 101))
     assert np.array_equal(first, again)
+
+
+def test_rotated_vectors_are_the_same_catalogue_with_its_energy_in_the_first_components() -> None:
+    plain = for_space("visual", 1308, products=3000, seed=0)
+    rotated = for_space("visual", 1308, products=3000, seed=0, rotated=True)
+    ids = np.arange(1, 3001)
+    a, b = plain.vectors(ids), rotated.vectors(ids)
+    assert np.allclose(a[:50] @ a[:50].T, b[:50] @ b[:50].T, atol=0.02)  # the same similarities (floor redrawn)
+    assert float((b[:, :128] ** 2).sum() / (b**2).sum()) > 0.95
+    assert float((a[:, :128] ** 2).sum() / (a**2).sum()) < 0.2
+    photos = rotated.photos_of(b[:200], np.random.default_rng(3))
+    assert 0.65 < float(np.median(np.sum(photos * b[:200], axis=1))) < 0.76

@@ -16,7 +16,7 @@ from catalog.models import Category, Product, ProductImage
 from tests.factories import CategoryFactory, product_with_drawn_photos
 from visualsearch.encoders.base import Encoder
 from visualsearch.models import ImageEmbedding, ProductTextEmbedding
-from visualsearch.search import sql
+from visualsearch.search import filtering, sql
 from visualsearch.selectors import search_vectors
 from visualsearch.spaces import space_activate, space_for_encoder
 
@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _space(name: str, modality: str, dimension: int = 4):
-    fake = SimpleNamespace(name=name, model_name=f"{name}-test", version="v1", dimension=dimension)
+    fake = SimpleNamespace(
+        name=name, model_name=f"{name}-test", version="v1", dimension=dimension, index_dimension=None
+    )
     space = space_for_encoder(encoder=cast(Encoder, fake), modality=modality)
     space_activate(space=space)
     return space
@@ -91,7 +93,7 @@ def test_a_category_filter_reads_the_vectors_of_its_sub_tree_by_their_category(s
     assert [hit.product for hit in result.hits] == [boots]
     statement = next(q["sql"] for q in captured if "MATERIALIZED" in q["sql"])
     assert "e.product_category_id IN" in statement  # the exact path of a small filter
-    vector_filter = sql.product_filter_sql(ProductCriteria(category_id=root.pk))
+    vector_filter = filtering.product_filter_sql(ProductCriteria(category_id=root.pk))
     with connection.cursor() as cursor:  # two products: left alone, the planner would scan the table
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
@@ -106,7 +108,7 @@ def test_a_category_filter_reads_the_vectors_of_its_sub_tree_by_their_category(s
 
 def test_the_index_path_leaves_the_vectors_category_to_the_product_join() -> None:
     criteria = ProductCriteria(category_id=7)
-    product_filter = sql.product_filter_sql(criteria)
+    product_filter = filtering.product_filter_sql(criteria)
     signal = sql.Signal("clip", 1, 4, "image", np.array([1, 0, 0, 0], dtype=np.float32))
     exact_ctes, exact_params = sql._nearest_ctes([signal], product_filter, k=5, exact=True)
     index_ctes, index_params = sql._nearest_ctes([signal], product_filter, k=5, exact=False)

@@ -7,7 +7,7 @@ from django.db import connection
 
 from catalog.criteria import ProductCriteria
 from tests.factories import CategoryFactory, ProductFactory
-from visualsearch.search import sql
+from visualsearch.search import filtering
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def _fits(criteria: ProductCriteria, *, floor: int, share: float) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE catalog_product")  # the catalogue's size is the planner's estimate
-        return sql.exact_scan_fits(cursor, sql.product_filter_sql(criteria), floor=floor, share=share)
+        return filtering.exact_scan_fits(cursor, filtering.product_filter_sql(criteria), floor=floor, share=share)
 
 
 def test_a_filter_within_the_share_of_the_catalogue_is_scanned_exactly() -> None:

@@ -18,7 +18,9 @@ from visualsearch.spaces import space_activate, space_for_encoder
 
 
 def _encoder(version: str, dimension: int = 512) -> Encoder:
-    fake = SimpleNamespace(name="clip", model_name="clip-test", version=version, dimension=dimension)
+    fake = SimpleNamespace(
+        name="clip", model_name="clip-test", version=version, dimension=dimension, index_dimension=None
+    )
     return cast(Encoder, fake)
 
 

@@ -20,7 +20,7 @@ from tests.search_fixtures import photo
 from visualsearch.encoders import get_encoder
 from visualsearch.indexing import embed_images
 from visualsearch.models import EmbeddingSpace, SpaceStatus
-from visualsearch.search import candidates, sql
+from visualsearch.search import candidates, filtering, sql
 from visualsearch.search.encoding import encode_query
 from visualsearch.search.types import SIGNAL_SPACES, EmptyQuery, SearchQuery
 from visualsearch.selectors import active_spaces, search_products
@@ -264,7 +264,7 @@ def test_candidates_and_scores_in_one_statement_match_the_two_step_path(search_c
         for name, vector in encoded.vectors.items()
     ]
     assert len(signals) == 2
-    product_filter = sql.product_filter_sql(ProductCriteria())
+    product_filter = filtering.product_filter_sql(ProductCriteria())
     with connection.cursor() as cursor:
         scored = sql.nearest_and_scored(cursor, signals, product_filter, k=6, exact=exact)
         found = sql.nearest_products(cursor, signals, product_filter, k=6, exact=exact)

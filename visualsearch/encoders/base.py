@@ -80,6 +80,9 @@ class Encoder(ABC):
     # Image encoders: the largest side the model looks at, so photos can be decoded no larger
     # (None: decode at full size).
     input_side: int | None = None
+    # When the leading components carry most of every vector (a fitted rotation): the width
+    # of its space's HNSW index (visualsearch.models.EmbeddingSpace.index_dimension).
+    index_dimension: int | None = None
 
     def __init__(self, config: EncoderConfig) -> None:
         if config.batch_size < 1:

@@ -90,6 +90,8 @@ class VisualEncoder(Encoder):
                 )
             cnn_dimension = self.whitening.components
             self.version = whitened_version(self.base_version, cnn_dimension, content_hash)
+            # The CNN part leads the vector, so its leading components are the vector's.
+            self.index_dimension = min(self.whitening.index_dimensions, cnn_dimension) or None
         self.dimension = cnn_dimension + COLOUR_BINS
 
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:

@@ -9,13 +9,14 @@ from django.conf import settings
 
 from visualsearch.models import EmbeddingSpace
 from visualsearch.search import sql
+from visualsearch.search.filtering import ProductFilterSql
 from visualsearch.search.types import SIGNAL_SPACES
 
 
 def nearest(
     cursor,
     signals: list[sql.Signal],
-    product_filter: sql.ProductFilterSql,
+    product_filter: ProductFilterSql,
     *,
     wanted: int,
     k: int,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from django.db.backends.utils import CursorWrapper
 
-    from visualsearch.search.sql import ProductFilterSql
+    from visualsearch.search.filtering import ProductFilterSql
 
 # The indexed expressions; migration 0005 builds the GIN indexes over exactly these.
 PRODUCT_DOCUMENT = (

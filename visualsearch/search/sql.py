@@ -4,7 +4,9 @@ Vectors are stored in half precision (``halfvec``, migration 0006) and each spac
 them cast to the space's width (``visualsearch.spaces``). A nearest-neighbour query orders by the
 exact expression of the index (``vector::halfvec(<dim>) <=> q ... WHERE space_id = <literal>``)
 so PostgreSQL can use it; every distance is that same expression, computed in float32 from the
-half-precision values (no top 10 of ``bench_search`` changes against full precision).
+half-precision values (no top 10 of ``bench_search`` changes against full precision). A space
+indexed over its leading components only (``EmbeddingSpace.index_dimension``) is walked by their
+distance, and what the walk finds is scored on the whole vector.
 Filters are applied during the index scan; pgvector 0.8's iterative scan keeps reading the
 graph until ``LIMIT`` rows pass them. A filter that matches few products is answered by an
 exact scan of just those products instead (the ``+ 0`` keeps the planner off the index).
@@ -13,18 +15,18 @@ exact scan of just those products instead (the ``+ 0`` keeps the planner off the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from visualsearch.models import ImageEmbedding, ProductTextEmbedding
+from visualsearch.models import ImageEmbedding, ProductTextEmbedding, indexed_vector_sql
 
 if TYPE_CHECKING:
     from django.db.backends.utils import CursorWrapper
 
-    from catalog.criteria import ProductCriteria
+    from visualsearch.search.filtering import ProductFilterSql
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class Signal:
     dimension: int
     modality: str  # "image": photo vectors, "text": product-text vectors
     vector: np.ndarray
+    index_dimension: int | None = None  # the space's index covers the leading components only
+
+    @property
+    def prefixed(self) -> bool:
+        return bool(self.index_dimension) and int(self.index_dimension or 0) < self.dimension
 
     @property
     def table(self) -> str:
@@ -45,67 +52,6 @@ class Signal:
     @cached_property  # formatted once per query, used in several statements
     def sql_vector(self) -> str:
         return "[" + ",".join(f"{x:.7g}" for x in self.vector.tolist()) + "]"
-
-
-@dataclass(frozen=True)
-class ProductFilterSql:
-    """A WHERE fragment over ``catalog_product p`` and its parameters; ``vector_where``, the
-    category condition on a vector row ``e``'s copy of the category (``visualsearch.models``)."""
-
-    where: str
-    params: list[Any]
-    selective: bool  # narrower than "active products"
-    vector_where: str = ""
-    vector_params: list[Any] = field(default_factory=list)
-
-
-def product_filter_sql(filters: ProductCriteria, *, exclude_product_ids: Sequence[int] = ()) -> ProductFilterSql:
-    clauses: list[str] = []
-    params: list[Any] = []
-    vector_where = ""
-    if filters.active_only:
-        clauses.append("p.is_active")
-    if filters.category_id is not None:
-        # The category and its sub-tree: one range over Category.path.
-        subtree = (
-            "(SELECT d.id FROM catalog_category d JOIN catalog_category r "
-            "ON starts_with(d.path, r.path) WHERE r.id = %s)"
-        )
-        clauses.append(f"p.category_id IN {subtree}")
-        params.append(filters.category_id)
-        vector_where = f"e.product_category_id IN {subtree}"
-    if filters.brand_ids:
-        clauses.append("p.brand_id = ANY(%s)")
-        params.append(list(filters.brand_ids))
-    if filters.price_min is not None:
-        clauses.append("p.price >= %s")
-        params.append(filters.price_min)
-    if filters.price_max is not None:
-        clauses.append("p.price <= %s")
-        params.append(filters.price_max)
-    if filters.in_stock:
-        clauses.append("p.stock > 0")
-    selective = len(clauses) > int(filters.active_only)
-    if exclude_product_ids:
-        clauses.append("p.id <> ALL(%s)")
-        params.append(list(exclude_product_ids))
-    return ProductFilterSql(
-        where=" AND ".join(clauses) or "TRUE", params=params, selective=selective, vector_where=vector_where,
-        vector_params=[filters.category_id] if vector_where else [],
-    )  # fmt: skip
-
-
-def exact_scan_fits(cursor: CursorWrapper, product_filter: ProductFilterSql, *, floor: int, share: float) -> bool:
-    """Whether at most ``max(floor, share x catalogue)`` products pass the filter, counting no
-    further; the catalogue's size is the planner's estimate (``pg_class.reltuples``), not a count."""
-    cursor.execute(
-        "WITH cap AS (SELECT greatest(%s::bigint, floor(%s * greatest(c.reltuples, 0))::bigint) AS n "
-        "FROM pg_class c WHERE c.oid = 'catalog_product'::regclass) "
-        f"SELECT count(*) <= (SELECT n FROM cap) FROM (SELECT 1 FROM catalog_product p "
-        f"WHERE {product_filter.where} LIMIT (SELECT n FROM cap) + 1) s",
-        [floor, share, *product_filter.params],
-    )
-    return bool(cursor.fetchone()[0])
 
 
 def index_scan_settings_sql(*, ef_search: int, iterative_scan: str, max_scan_tuples: int) -> tuple[str, list[str]]:
@@ -227,7 +173,7 @@ def _nearest_ctes(
         each = product_filter.params
     for index, signal in enumerate(signals):
         distance = distance_sql(signal)
-        order = f"({distance}) + 0" if exact else distance
+        order = f"({distance}) + 0" if exact else index_distance_sql(signal)
         image_column = "e.image_id" if signal.modality == "image" else "NULL::bigint"
         ctes.append(
             f"nn{index} AS MATERIALIZED (SELECT e.product_id, {image_column} AS image_id, {distance} AS distance "
@@ -241,9 +187,14 @@ def query_ctes(signals: Sequence[Signal]) -> tuple[list[str], list[Any]]:
     """``q_<signal>``: each signal's query vector, sent once per statement however often the
     statement uses it. A vector is about 15 kB of text; sent once instead of three times, the
     search statement took 8.0 ms instead of 9.6 ms (p50 of 150 queries, 100 000 products)."""
-    return [f"q_{_name(signal)} AS (SELECT %s::halfvec({int(signal.dimension)}) AS v)" for signal in signals], [
-        signal.sql_vector for signal in signals
+    ctes = [f"q_{_name(signal)} AS (SELECT %s::halfvec({int(signal.dimension)}) AS v)" for signal in signals]
+    ctes += [  # the leading components, for a space indexed over them (qi_<signal>)
+        f"qi_{signal.name} AS (SELECT {indexed_vector_sql('v', signal.dimension, signal.index_dimension)} AS v "
+        f"FROM q_{signal.name})"
+        for signal in signals
+        if signal.prefixed
     ]
+    return ctes, [signal.sql_vector for signal in signals]
 
 
 def distance_sql(signal: Signal) -> str:
@@ -251,6 +202,15 @@ def distance_sql(signal: Signal) -> str:
     ``query_ctes``): the expression of the space's HNSW index, so that ordering by it can use the
     index (the query vector is an InitPlan parameter of the scan)."""
     return f"e.vector::halfvec({int(signal.dimension)}) <=> (SELECT v FROM q_{_name(signal)})"
+
+
+def index_distance_sql(signal: Signal) -> str:
+    """What a nearest-neighbour scan orders by: ``distance_sql``, or for a space indexed over its
+    leading components their distance (candidates; every score is ``distance_sql``'s)."""
+    if not signal.prefixed:
+        return distance_sql(signal)
+    vector = indexed_vector_sql("e.vector", signal.dimension, signal.index_dimension)
+    return f"{vector} <=> (SELECT v FROM qi_{_name(signal)})"
 
 
 def _name(signal: Signal) -> str:

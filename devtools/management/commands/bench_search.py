@@ -44,7 +44,8 @@ class Command(BaseCommand):
         if options["without_hnsw"] and options["only"] != "filtered":
             raise CommandError("--without-hnsw measures the exact path only: add --only filtered")
         widths = {"clip": ("image", 512), "visual": ("image", options["visual_dim"]), "text": ("text", 384)}
-        specs = [SpaceSpec(name, *widths[name]) for name in options["spaces"].split(",")]
+        prefixes = {"visual": options["visual_index_dimensions"]}
+        specs = [SpaceSpec(name, *widths[name], prefixes.get(name)) for name in options["spaces"].split(",")]
         storage = options["vector_storage"]
         overrides = {name: options[key] for key, name in SEARCH_SETTINGS.items() if options[key] is not None}
         build_seconds, index = None, {"m": options["m"], "ef_construction": options["ef_construction"]}
@@ -84,6 +85,7 @@ class Command(BaseCommand):
                     )  # fmt: skip
             report["disk_mb"] = storage_report.relation_sizes()
             report["index_parameters"] = storage_report.index_parameters()
+            report["index_dimensions"] = storage_report.index_dimensions()
         report["half_precision_changes"] = storage_report.half_precision_changes(
             products=options["products"], seed=options["seed"]
         )

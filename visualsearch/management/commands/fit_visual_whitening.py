@@ -15,7 +15,8 @@ from visualsearch.fitting import fit_visual_whitening
 
 class Command(BaseCommand):
     help = (
-        "Fit a PCA-whitening of the visual encoder's CNN features on the catalogue's photos and write it to "
+        "Fit a PCA-whitening (or with --rotation a rotation) of the visual encoder's CNN features on the "
+        "catalogue's photos and write it to "
         "OUTPUT; point VISUAL_WHITENING at it to index a new embedding space with it."
     )
 
@@ -28,10 +29,18 @@ class Command(BaseCommand):
         parser.add_argument("--split", choices=SPLITS, default="all",
                             help="Fit on the photos of this product-disjoint half only (default all).")  # fmt: skip
         parser.add_argument("--max-photos", type=int, default=20000, help="Distinct photos read at most.")
+        parser.add_argument("--rotation", action="store_true",
+                            help="Fit a rotation instead: every component kept, none scaled, so every similarity "
+                                 "stays the same and the leading components carry the most.")  # fmt: skip
+        parser.add_argument("--index-dimensions", type=int, default=0,
+                            help="With --rotation: the HNSW index covers this many leading components (default "
+                                 "0: all); search scores its candidates on the whole vector.")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["components"] < 1 or options["max_photos"] < 3:
             raise CommandError("--components must be at least 1 and --max-photos at least 3.")
+        if options["index_dimensions"] and not options["rotation"]:
+            raise CommandError("--index-dimensions needs --rotation (whitened components are scaled alike).")
         try:
             fit = fit_visual_whitening(
                 output=options["output"],
@@ -39,6 +48,8 @@ class Command(BaseCommand):
                 shrinkage=options["shrinkage"],
                 split=options["split"],
                 max_photos=options["max_photos"],
+                rotation=options["rotation"],
+                index_dimensions=options["index_dimensions"],
             )
         except (WhiteningError, EncoderUnavailable) as exc:
             raise CommandError(str(exc)) from exc
@@ -49,6 +60,11 @@ class Command(BaseCommand):
                 f"{fit.dimension}-dimensional vectors. Wrote {fit.path}."
             )
         )
+        if fit.index_energy is not None:
+            self.stdout.write(
+                f"The HNSW index covers the first {fit.index_dimensions} components: "
+                f"{fit.index_energy:.1%} of the fitted photos' vectors."
+            )
         self.stdout.write(
             f"Set VISUAL_WHITENING={fit.path} for the web and worker processes: the visual encoder becomes "
             f"{fit.version}, a new embedding space is filled beside the active one (manage.py reindex "
